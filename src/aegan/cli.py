@@ -1,0 +1,151 @@
+"""The ``aegan`` command line: train, resume, sample, eval, compare, methods."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from aegan.checkpoint import CheckpointError, atomic_write
+from aegan.config import ConfigError, load_config, parse_overrides
+from aegan.registry import UnknownName
+from aegan.runlog import DivergenceError
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="aegan", description="GANs stabilised by autoencoding.")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="train one run from a YAML config (extra --section.key=value override it)")
+    t.add_argument("config", nargs="?", help="YAML config (not needed with --resume)")
+    t.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    t.add_argument("--run-dir", help="where to write the run (default: runs/<config>_<method>_s<seed>_<time>)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    s = sub.add_parser("sample", help="write generated samples of a run to a .npy file")
+    s.add_argument("run_dir")
+    s.add_argument("--n", type=int, default=1000, help="number of samples")
+    s.add_argument("--out", required=True, help="output .npy file")
+    s.add_argument("--seed", type=int, default=0)
+
+    e = sub.add_parser("eval", help="compute a run's metrics and write RUN_DIR/metrics.json")
+    e.add_argument("run_dir")
+    e.add_argument("--metrics", help="comma-separated metric names (default: the run's eval.metrics)")
+
+    c = sub.add_parser("compare", help="train methods x seeds on configs and write a results table")
+    c.add_argument("configs", nargs="+", help="YAML configs (one table per config)")
+    c.add_argument("--methods", required=True, help="comma-separated method names")
+    c.add_argument("--seeds", type=int, default=3)
+    c.add_argument("--workers", type=int, default=2, help="parallel runs (processes, one thread each)")
+    c.add_argument("--out", default="results/compare", help="output directory")
+    c.add_argument("--no-progress", action="store_true")
+
+    sub.add_parser("methods", help="list the registered methods")
+    return p
+
+
+def _default_run_dir(config_path: str, cfg) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    return Path("runs") / f"{Path(config_path).stem}_{cfg.method.name}_s{cfg.train.seed}_{stamp}"
+
+
+def cmd_train(args, overrides) -> int:
+    from aegan.train import Trainer, open_run
+
+    if args.resume:
+        trainer = open_run(args.resume, overrides)
+        print(f"resuming {args.resume} at step {trainer.step}", file=sys.stderr)
+    else:
+        if not args.config:
+            raise ConfigError("train: give a CONFIG file, or --resume RUN_DIR")
+        cfg = load_config(args.config, overrides)
+        run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg)
+        if (run_dir / "checkpoints" / "last.pt").exists():
+            raise ConfigError(f"--run-dir: {run_dir} already holds a run; use --resume {run_dir} or another directory")
+        trainer = Trainer(cfg, run_dir)
+    result = trainer.fit(progress=not args.no_progress)
+    print(f"run directory: {trainer.paths.root}")
+    for key, value in result.get("metrics", {}).items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def cmd_sample(args) -> int:
+    from aegan.train import open_run
+
+    if args.n <= 0:
+        raise ConfigError(f"--n: must be a positive number of samples, got {args.n}")
+    trainer = open_run(args.run_dir)
+    samples = trainer.generate(args.n, args.seed).numpy()
+    atomic_write(args.out, lambda f: np.save(f, samples))
+    print(f"wrote {samples.shape} samples to {args.out}")
+    return 0
+
+
+def cmd_eval(args) -> int:
+    from aegan.train import open_run
+
+    overrides = {"eval.metrics": args.metrics.split(",")} if args.metrics else {}
+    trainer = open_run(args.run_dir, overrides)
+    if not trainer.config.eval.metrics:
+        raise ConfigError("eval.metrics: the run names no metrics; pass --metrics NAME[,NAME]")
+    result = trainer.evaluate()
+    for key, value in result["metrics"].items():
+        print(f"{key}: {value}")
+    return 0
+
+
+def cmd_compare(args, overrides) -> int:
+    from aegan.compare import compare
+
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if args.seeds <= 0 or args.workers <= 0:
+        raise ConfigError("--seeds and --workers must be positive")
+    print(compare(args.configs, methods, args.seeds, args.out, args.workers, overrides, not args.no_progress))
+    print(f"results in {args.out}/results.md")
+    return 0
+
+
+def cmd_methods() -> int:
+    from aegan.methods import METHODS
+
+    width = max(len(n) for n in METHODS)
+    for name, cls in METHODS.items():
+        print(f"{name:<{width}}  {cls.summary}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args, rest = _parser().parse_known_args(argv)
+    try:
+        overrides = parse_overrides(rest)
+        if overrides and args.command not in ("train", "compare"):
+            raise ConfigError(f"{args.command}: takes no --section.key overrides (got {', '.join(overrides)})")
+        if args.command == "train":
+            return cmd_train(args, overrides)
+        if args.command == "compare":
+            return cmd_compare(args, overrides)
+        if args.command == "sample":
+            return cmd_sample(args)
+        if args.command == "eval":
+            return cmd_eval(args)
+        return cmd_methods()
+    except (ConfigError, UnknownName) as err:
+        print(f"aegan: config error: {err}", file=sys.stderr)
+        return 2
+    except CheckpointError as err:
+        print(f"aegan: checkpoint error: {err}", file=sys.stderr)
+        return 2
+    except DivergenceError as err:
+        print(f"aegan: training diverged: {err}; the last good checkpoint is kept", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        print("aegan: interrupted; the last checkpoint is kept (resume with --resume RUN_DIR)", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Train several methods over several seeds on one or more configs and tabulate the results.
+
+Runs are independent, so they go to a pool of worker processes (one torch thread each);
+a run whose ``metrics.json`` is already complete is skipped, so an interrupted comparison
+picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from aegan.checkpoint import atomic_write_json, atomic_write_text
+from aegan.config import apply_overrides, build_config, read_yaml
+
+# (column title, metric key, digits)
+MIXTURE_COLUMNS = (
+    ("modes", "mixture/modes", 2),
+    ("high-quality", "mixture/high_quality", 3),
+    ("strict modes", "mixture/strict_modes", 2),
+    ("KL", "mixture/kl", 3),
+)
+
+
+@dataclass(frozen=True)
+class Job:
+    config_path: str
+    method: str
+    seed: int
+    run_dir: str
+    overrides: tuple[tuple[str, Any], ...]
+
+    def config(self):
+        raw = apply_overrides(read_yaml(self.config_path), dict(self.overrides))
+        raw["method"] = {"name": self.method}
+        raw.setdefault("train", {})
+        raw["train"] = {**raw["train"], "seed": self.seed, "threads": 1}
+        return build_config(raw)
+
+
+def run_job(job: Job) -> dict[str, Any]:
+    """Train and evaluate one (config, method, seed); reuse a finished run."""
+    from aegan.train import Trainer, open_run
+
+    config = job.config()
+    metrics_path = Path(job.run_dir) / "metrics.json"
+    if metrics_path.exists():
+        done = json.loads(metrics_path.read_text())
+        if done.get("step") == config.train.steps:
+            return done
+    checkpoint = Path(job.run_dir) / "checkpoints" / "last.pt"
+    trainer = open_run(job.run_dir) if checkpoint.exists() else Trainer(config, job.run_dir)
+    return trainer.fit(progress=False)
+
+
+def dataset_label(config_path: str) -> str:
+    return Path(config_path).stem
+
+
+def plan(configs: list[str], methods: list[str], seeds: int, out: Path, overrides: dict[str, Any]) -> list[Job]:
+    jobs = [
+        Job(c, m, s, str(out / dataset_label(c) / m / f"seed{s}"), tuple(sorted(overrides.items())))
+        for c in configs
+        for m in methods
+        for s in range(seeds)
+    ]
+    for job in jobs:
+        job.config()  # validate everything before starting any work
+    return jobs
+
+
+def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[str, Any]]:
+    results: dict[Job, dict[str, Any]] = {}
+    bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=None if progress else True)
+    if workers <= 1:
+        for job in jobs:
+            results[job] = run_job(job)
+            bar.update()
+    else:
+        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
+            futures = {pool.submit(run_job, job): job for job in jobs}
+            for future in as_completed(futures):
+                results[futures[future]] = future.result()
+                bar.update()
+    bar.close()
+    return [results[job] for job in jobs]
+
+
+def _mean_std(values: list[float | None], digits: int) -> str:
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return "n/a"
+    text = f"{np.mean(finite):.{digits}f} ± {np.std(finite):.{digits}f}"
+    return text if len(finite) == len(values) else f"{text} ({len(values) - len(finite)} n/a)"
+
+
+def table(jobs: list[Job], results: list[dict[str, Any]], columns=MIXTURE_COLUMNS) -> str:
+    """A markdown table per config: mean ± std over seeds of each column, and ms per step."""
+    lines: list[str] = []
+    for config_path in dict.fromkeys(j.config_path for j in jobs):
+        rows = [(j, r) for j, r in zip(jobs, results) if j.config_path == config_path]
+        first = rows[0][1]
+        lines += [f"### {dataset_label(config_path)}", "",
+                  f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps, "
+                  f"{len({j.seed for j, _ in rows})} seeds", ""]
+        header = ["method", *[c[0] for c in columns], "all modes in every seed", "ms/step"]
+        lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        for method in dict.fromkeys(j.method for j, _ in rows):
+            runs = [r for j, r in rows if j.method == method]
+            cells = [_mean_std([r["metrics"].get(key) for r in runs], d) for _, key, d in columns]
+            full = all(r["metrics"].get("mixture/modes") == r["metrics"].get("mixture/total_modes") for r in runs)
+            ms = np.mean([r["time_per_step_ms"] for r in runs])
+            lines.append(f"| {method} | " + " | ".join(cells) + f" | {'yes' if full else 'no'} | {ms:.2f} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def figure(jobs: list[Job], out: Path) -> list[Path]:
+    """Per config, one row of snapshots per method (seed 0), side by side."""
+    from aegan.data import build_dataset
+    from aegan.plots import load_snapshots, scatter_rows
+
+    paths = []
+    for config_path in dict.fromkeys(j.config_path for j in jobs):
+        chosen = [j for j in jobs if j.config_path == config_path and j.seed == 0]
+        config = chosen[0].config()
+        data = build_dataset(config.data.name, config.data.params, 0, "cpu")
+        if not hasattr(data, "centres"):
+            continue
+        rows = [(j.method, load_snapshots(Path(j.run_dir) / "samples")) for j in chosen]
+        path = out / f"{dataset_label(config_path)}_samples.png"
+        scatter_rows([r for r in rows if r[1]], data.centres.numpy(), path)
+        paths.append(path)
+    return paths
+
+
+def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path, workers: int = 2,
+            overrides: dict[str, Any] | None = None, progress: bool = True) -> str:
+    out = Path(out)
+    jobs = plan(configs, methods, seeds, out, overrides or {})
+    results = run_all(jobs, workers, progress)
+    text = table(jobs, results)
+    atomic_write_text(out / "results.md", text)
+    atomic_write_json(out / "results.json", [{"config": j.config_path, "run_dir": j.run_dir, **r} for j, r in zip(jobs, results)])
+    figure(jobs, out)
+    return text

@@ -1,0 +1,223 @@
+"""Typed run configuration: YAML + dotted command-line overrides, validated, frozen.
+
+A run config has five sections. ``method``, ``data`` and ``model`` each pick a registry
+entry by ``name`` (``family`` for ``model``) and are validated by that entry's own config
+class, so each method owns its hyper-parameters. Any error is a ``ConfigError`` whose
+message names the key and the accepted values.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+
+from aegan.registry import Registry, UnknownName
+
+
+class ConfigError(ValueError):
+    """A bad config value; the message is one line naming the key."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TrainConfig(Section):
+    steps: PositiveInt = 2000
+    batch_size: PositiveInt = 256
+    optimizer: Literal["adam", "rmsprop", "sgd"] = "adam"
+    lr: float = Field(1e-3, gt=0)
+    betas: tuple[float, float] = (0.5, 0.999)
+    seed: int = 0
+    device: str = "auto"
+    threads: PositiveInt | None = None  # torch intra-op threads; None leaves torch's default
+    log_every: PositiveInt = 100  # how often buffered scalars are written (every step is logged)
+    checkpoint_every: PositiveInt = 1000
+    snapshots: PositiveInt = 5  # sample snapshots for the figure, evenly spaced, last at the end
+    tensorboard: bool = True
+    amp: bool = False  # bf16 autocast on CUDA
+    compile: bool = False  # torch.compile the nets
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        if not re.fullmatch(r"auto|cpu|cuda(:\d+)?|mps", v):
+            raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {v!r}")
+        return v
+
+    @field_validator("betas")
+    @classmethod
+    def _betas(cls, v: tuple[float, float]) -> tuple[float, float]:
+        if not all(0 <= b < 1 for b in v):
+            raise ValueError(f"betas must lie in [0, 1), got {list(v)}")
+        return v
+
+
+class EvalConfig(Section):
+    metrics: list[str] = []
+    n_samples: PositiveInt = 2500
+    seed: int = 1234  # seeds the evaluation sampler, independent of training
+
+
+@dataclass(frozen=True)
+class Choice:
+    """A registry entry picked by name, with its validated parameters."""
+
+    name: str
+    params: BaseModel
+
+    def dump(self, key: str = "name") -> dict[str, Any]:
+        return {key: self.name, **self.params.model_dump(mode="json")}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    method: Choice
+    data: Choice
+    model: Choice
+    train: TrainConfig
+    eval: EvalConfig
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method.dump(),
+            "data": self.data.dump(),
+            "model": self.model.dump("family"),
+            "train": self.train.model_dump(mode="json"),
+            "eval": self.eval.model_dump(mode="json"),
+        }
+
+
+SECTIONS = ("method", "data", "model", "train", "eval", "methods")
+
+
+def _one_line(section: str, err: ValidationError, model: type[BaseModel]) -> str:
+    first = err.errors()[0]
+    key = ".".join([section, *map(str, first["loc"])]) if first["loc"] else section
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = f"unknown key; accepted: {', '.join(sorted(model.model_fields))}"
+    elif "input" in first and first["type"] != "missing":
+        msg += f" (got {first['input']!r})"
+    return f"{key}: {msg}"
+
+
+def _validate(section: str, model: type[BaseModel], raw: Any) -> BaseModel:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{section}: expected a mapping of keys to values, got {raw!r}")
+    try:
+        return model.model_validate(raw)
+    except ValidationError as err:
+        raise ConfigError(_one_line(section, err, model)) from None
+
+
+def _choice(section: str, raw: Any, registry: Registry, key: str, default: str | None = None) -> Choice:
+    raw = dict(raw or {})
+    name = raw.pop(key, default)
+    if name is None:
+        raise ConfigError(f"{section}.{key}: missing; accepted: {', '.join(registry)}")
+    try:
+        entry = registry[name]
+    except UnknownName as err:
+        raise ConfigError(f"{section}.{key}: {err}") from None
+    config_cls = entry.Config if isinstance(entry, type) else entry[0]
+    return Choice(name, _validate(section, config_cls, raw))
+
+
+def build_config(raw: dict[str, Any]) -> RunConfig:
+    """Validate a raw nested dict (as loaded from YAML) into a frozen ``RunConfig``."""
+    from aegan.data import DATASETS
+    from aegan.methods import METHODS
+    from aegan.metrics import METRICS
+    from aegan.nets import FAMILIES
+
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config: expected a mapping with sections {', '.join(SECTIONS)}")
+    unknown = sorted(set(raw) - set(SECTIONS))
+    if unknown:
+        raise ConfigError(f"{unknown[0]}: unknown section; accepted: {', '.join(SECTIONS)}")
+    cfg = RunConfig(
+        method=_choice("method", _method_section(raw), METHODS, "name"),
+        data=_choice("data", raw.get("data"), DATASETS, "name"),
+        model=_choice("model", raw.get("model"), FAMILIES, "family", default="mlp"),
+        train=_validate("train", TrainConfig, raw.get("train")),
+        eval=_validate("eval", EvalConfig, raw.get("eval")),
+    )
+    for i, metric in enumerate(cfg.eval.metrics):
+        if metric not in METRICS:
+            raise ConfigError(f"eval.metrics.{i}: unknown metric {metric!r}; accepted: {', '.join(METRICS)}")
+    return cfg
+
+
+def _method_section(raw: dict[str, Any]) -> dict[str, Any]:
+    """``method``, with defaults from ``methods.<name>`` (per-method settings of a config
+    shared by several methods, as ``aegan compare`` uses it) under its own keys."""
+    method = dict(raw.get("method") or {})
+    per_method = raw.get("methods") or {}
+    if not isinstance(per_method, dict):
+        raise ConfigError("methods: expected a mapping of method name -> parameters")
+    defaults = per_method.get(method.get("name"), {}) or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError(f"methods.{method.get('name')}: expected a mapping of parameters")
+    return {**defaults, **method}
+
+
+def parse_overrides(args: list[str]) -> dict[str, Any]:
+    """``["--train.steps=2000", "--data.std", "0.02"]`` -> {"train.steps": 2000, "data.std": 0.02}."""
+    out: dict[str, Any] = {}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if not arg.startswith("--") or len(arg) < 3:
+            raise ConfigError(f"{arg}: overrides look like --section.key=value")
+        key, sep, value = arg[2:].partition("=")
+        if not sep:
+            if i + 1 >= len(args):
+                raise ConfigError(f"{key}: override has no value; write --{key}=VALUE")
+            value, i = args[i + 1], i + 1
+        try:
+            out[key] = yaml.safe_load(value) if value != "" else ""
+        except yaml.YAMLError:
+            out[key] = value
+        i += 1
+    return out
+
+
+def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of ``raw`` with dotted keys set (``model.hidden`` sets raw["model"]["hidden"])."""
+    raw = copy.deepcopy(raw)
+    for dotted, value in overrides.items():
+        parts = dotted.split(".")
+        node = raw
+        for j, part in enumerate(parts[:-1]):
+            child = node.setdefault(part, {})
+            if not isinstance(child, dict):
+                raise ConfigError(f"{'.'.join(parts[: j + 1])}: is a value, not a section; cannot set {dotted}")
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: no such config file")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected a mapping with sections {', '.join(SECTIONS)}")
+    return raw
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> RunConfig:
+    return build_config(apply_overrides(read_yaml(path), overrides or {}))

@@ -1,0 +1,63 @@
+"""Adversarial objectives on discriminator logits.
+
+D outputs a logit d; sigmoid(d) is the probability of "real". Every function takes logits
+and uses softplus so that it is exact and stable where sigmoid saturates:
+    -log sigmoid(d)     = softplus(-d)
+    -log(1 - sigmoid(d)) = softplus(d)
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def bce_real(logits: Tensor) -> Tensor:
+    """Mean -log D(x): binary cross-entropy with target "real"."""
+    return F.softplus(-logits).mean()
+
+
+def bce_fake(logits: Tensor) -> Tensor:
+    """Mean -log(1 - D(x)): binary cross-entropy with target "fake"."""
+    return F.softplus(logits).mean()
+
+
+def discriminator_bce(real_logits: Tensor, fake_logits: Tensor) -> Tensor:
+    """The GAN discriminator loss -E log D(x) - E log(1 - D(G(z))) (004; 003 Eq. 1)."""
+    return bce_real(real_logits) + bce_fake(fake_logits)
+
+
+def generator_minimax(fake_logits: Tensor) -> Tensor:
+    """The original minimax generator loss E log(1 - D(G(z))) (saturates when D wins)."""
+    return -bce_fake(fake_logits)
+
+
+def generator_nonsaturating(fake_logits: Tensor) -> Tensor:
+    """The non-saturating generator loss -E log D(G(z)) (003 Eq. 2)."""
+    return bce_real(fake_logits)
+
+
+def least_squares_discriminator(real_logits: Tensor, fake_logits: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
+    """LSGAN discriminator loss 1/2 E (D(x) - b)^2 + 1/2 E (D(G(z)) - a)^2 on raw outputs."""
+    return 0.5 * ((real_logits - b) ** 2).mean() + 0.5 * ((fake_logits - a) ** 2).mean()
+
+
+def least_squares_generator(fake_logits: Tensor, c: float = 1.0) -> Tensor:
+    """LSGAN generator loss 1/2 E (D(G(z)) - c)^2 on raw outputs."""
+    return 0.5 * ((fake_logits - c) ** 2).mean()
+
+
+def wasserstein_critic(real_scores: Tensor, fake_scores: Tensor) -> Tensor:
+    """WGAN critic loss E f(G(z)) - E f(x): minimising it maximises the dual estimate."""
+    return fake_scores.mean() - real_scores.mean()
+
+
+def wasserstein_generator(fake_scores: Tensor) -> Tensor:
+    """WGAN generator loss -E f(G(z))."""
+    return -fake_scores.mean()
+
+
+def mean_probability(logits: Tensor) -> Tensor:
+    """Mean sigmoid(D): the diagnostic "mean D output" on a batch."""
+    return torch.sigmoid(logits).mean()

@@ -1,0 +1,137 @@
+"""The method contract: networks, hyper-parameters and ordered phases of named loss terms.
+
+A method never calls ``backward()`` or ``step()``: it returns, for each training step, the
+phases of that step. A phase names the networks whose optimisers step and a function that
+returns named, already weighted loss terms; ``aegan.train`` sums them, back-propagates
+into the updated networks only, steps their optimisers and logs everything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+import torch
+from pydantic import BaseModel, ConfigDict
+from torch import Tensor, nn
+
+from aegan.registry import Registry
+
+Nets = Mapping[str, nn.Module]
+Scratch = dict[str, Any]  # per-step scratch space shared by the phases of one step
+
+
+@dataclass
+class Batch:
+    """One batch of real data; ``y`` holds labels where the dataset has them."""
+
+    x: Tensor
+    y: Tensor | None = None
+
+    def __len__(self) -> int:
+        return self.x.shape[0]
+
+
+TermsFn = Callable[[Nets, Batch, Scratch], dict[str, Tensor]]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """One optimisation phase: sum ``terms``, back-propagate, step the ``updates`` nets.
+
+    ``fresh_batch`` draws a new real batch for this phase (n_critic loops); the first phase
+    of a step always gets one. ``after_step`` runs after the optimiser step (weight clipping).
+    """
+
+    name: str
+    updates: tuple[str, ...]
+    terms: TermsFn
+    fresh_batch: bool = False
+    after_step: Callable[[Nets], None] | None = None
+
+
+class MethodConfig(BaseModel):
+    """Base of every method's hyper-parameters: frozen, unknown keys rejected."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Method:
+    """Base class. Subclasses set ``name``, ``summary``, ``nets``, ``Config`` and ``phases``."""
+
+    name: ClassVar[str]
+    summary: ClassVar[str]  # one line for `aegan methods`
+    paper: ClassVar[str] = ""
+    nets: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
+    Config: ClassVar[type[MethodConfig]] = MethodConfig
+
+    def __init__(self, config: MethodConfig, latent_dim: int):
+        self.config = config
+        self.latent_dim = latent_dim
+
+    # -- networks ---------------------------------------------------------------------
+    def build_nets(self, factory) -> dict[str, nn.Module]:
+        """Build every net in ``self.nets``; the default covers G and D."""
+        builders = {"generator": factory.generator, "discriminator": factory.discriminator, "encoder": factory.encoder}
+        return {name: builders[name]() for name in self.nets}
+
+    def optimizer_overrides(self, net: str) -> dict[str, Any]:
+        """Per-net optimiser settings that differ from ``train`` (e.g. {"lr": 5e-5})."""
+        return {}
+
+    # -- one training step --------------------------------------------------------------
+    def phases(self, step: int) -> Sequence[Phase]:
+        raise NotImplementedError
+
+    # -- state that belongs in checkpoints ---------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        if state:
+            raise ValueError(f"method {self.name!r} has no state but the checkpoint holds {sorted(state)}")
+
+    # -- sampling ------------------------------------------------------------------------
+    def prior(self, n: int, like: Tensor, generator: torch.Generator | None = None) -> Tensor:
+        """z ~ N(0, I), (n, latent_dim), on ``like``'s device and dtype."""
+        return torch.randn(n, self.latent_dim, device=like.device, dtype=like.dtype, generator=generator)
+
+    def generate(self, nets: Nets, z: Tensor) -> Tensor:
+        """Samples from the model for codes ``z`` drawn from the prior."""
+        return nets["generator"](z)
+
+    # -- helpers shared by phases ------------------------------------------------------
+    def fake(self, nets: Nets, batch: Batch, scratch: Scratch) -> Tensor:
+        """G(z) for this step, computed once and shared by the phases (graph kept for G)."""
+        if "fake" not in scratch:
+            scratch["z"] = self.prior(len(batch), batch.x)
+            scratch["fake"] = self.generate(nets, scratch["z"])
+        return scratch["fake"]
+
+
+def record(scratch: Scratch, **values: Tensor | float) -> None:
+    """Store diagnostics (not losses) for the log: mean D outputs, alpha_L, stage, ..."""
+    diag = scratch.setdefault("diagnostics", {})
+    for key, value in values.items():
+        diag[key] = value.detach() if isinstance(value, Tensor) else torch.tensor(float(value))
+
+
+def discriminate(d: nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
+    """D on real and fake in one forward pass (half the kernel launches of two passes).
+
+    Only for discriminators without batch statistics: a BN discriminator must see real
+    and fake batches separately, so the factory marks such nets ``batch_coupled``.
+    """
+    if getattr(d, "batch_coupled", False):
+        return d(real), d(fake)
+    out = d(torch.cat([real, fake]))
+    return out[: real.shape[0]], out[real.shape[0]:]
+
+
+METHODS: Registry[type[Method]] = Registry("method")
+
+
+def register(cls: type[Method]) -> type[Method]:
+    """Class decorator: add a method to the registry under ``cls.name``."""
+    METHODS.add(cls.name, cls)
+    return cls

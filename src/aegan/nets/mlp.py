@@ -1,0 +1,66 @@
+"""MLP networks for vector data (the 2D mixtures).
+
+Every generator exposes two entry points: ``forward(z)`` and ``from_hidden(h)``, where h is
+the activation after the first layer; GAN-RL (003 Fig. 4) feeds discriminator features
+there. Every discriminator exposes ``features(x)`` (the penultimate activation, D_F in
+003 Eq. 3) and ``head(features)``; ``forward(x) = head(features(x))`` is one logit per row.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+
+def _stack(in_dim: int, hidden: int, depth: int, activation: type[nn.Module]) -> nn.Sequential:
+    """``depth`` Linear+activation layers, the first from ``in_dim``."""
+    layers: list[nn.Module] = []
+    for i in range(depth):
+        layers += [nn.Linear(in_dim if i == 0 else hidden, hidden), activation()]
+    return nn.Sequential(*layers)
+
+
+class MLPGenerator(nn.Module):
+    """z (N, latent) -> x (N, out_dim); ``hidden_dim`` is the width of the second entry."""
+
+    def __init__(self, latent_dim: int, out_dim: int, hidden: int, depth: int):
+        super().__init__()
+        self.hidden_dim = hidden
+        self.entry = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU())
+        self.body = nn.Sequential(_stack(hidden, hidden, depth - 1, nn.ReLU), nn.Linear(hidden, out_dim))
+
+    def from_hidden(self, h: Tensor) -> Tensor:
+        return self.body(h)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.body(self.entry(z))
+
+
+class MLPDiscriminator(nn.Module):
+    """x (N, in_dim) -> logit (N,). ``feature_dim`` is the width of ``features(x)``."""
+
+    def __init__(self, in_dim: int, hidden: int, depth: int, out_dim: int = 1):
+        super().__init__()
+        self.feature_dim = hidden
+        self.out_dim = out_dim
+        self.features = _stack(in_dim, hidden, depth, nn.LeakyReLU)
+        self.head = nn.Linear(hidden, out_dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.head(self.features(x))
+        return out.squeeze(-1) if self.out_dim == 1 else out
+
+
+class MLPEncoder(nn.Module):
+    """x (N, in_dim) -> code (N, out_dim); a VAE encoder asks for out_dim = 2 * latent."""
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int, depth: int):
+        super().__init__()
+        self.net = nn.Sequential(_stack(in_dim, hidden, depth, nn.LeakyReLU), nn.Linear(hidden, out_dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+def flat_dim(shape: tuple[int, ...]) -> int:
+    return int(torch.Size(shape).numel())

@@ -1,0 +1,89 @@
+"""Scalar logging that does not synchronise every step, and the divergence check.
+
+Every step's scalars (each phase's loss terms, each updated net's gradient norm and the
+method's diagnostics) are kept as one stacked tensor on the training device; ``flush``
+moves the buffer to the host in one transfer, checks it for non-finite values, and writes
+one JSON line per step plus TensorBoard events.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from aegan.checkpoint import atomic_write_text
+
+
+class DivergenceError(RuntimeError):
+    """A non-finite loss, gradient norm or diagnostic; the message names phase and term."""
+
+
+def _describe(name: str) -> str:
+    kind, _, rest = name.partition("/")
+    phase, _, term = rest.partition("/")
+    labels = {"loss": ("phase", "term"), "grad": ("phase", "gradient norm of net")}
+    if kind in labels and term:
+        a, b = labels[kind]
+        return f"{a} {phase!r}, {b} {term!r}"
+    return f"diagnostic {rest or name!r}"
+
+
+class ScalarLog:
+    def __init__(self, run_dir: Path, tensorboard: bool, start_step: int = 0):
+        self.path = Path(run_dir) / "log.jsonl"
+        self._truncate_after(start_step)
+        self._pending: list[tuple[int, tuple[str, ...], torch.Tensor]] = []
+        self.latest: dict[str, float] = {}
+        self.writer = None
+        if tensorboard:
+            from torch.utils.tensorboard import SummaryWriter
+
+            self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=start_step or None)
+
+    def _truncate_after(self, step: int) -> None:
+        """On resume, drop lines an interrupted run wrote past its last checkpoint."""
+        if not self.path.exists():
+            return
+        keep = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        atomic_write_text(self.path, "".join(line + "\n" for line in keep))
+
+    def add(self, step: int, names: tuple[str, ...], values: list[torch.Tensor]) -> None:
+        """Buffer one step's scalars (0-d tensors); nothing is moved to the host here."""
+        self._pending.append((step, names, torch.stack([v.detach().float() for v in values])))
+
+    def flush(self) -> None:
+        """Write the buffer; raise ``DivergenceError`` at the first non-finite value."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        host = torch.stack([v for _, _, v in pending]).cpu().tolist() if _same_width(pending) else [
+            v.cpu().tolist() for _, _, v in pending
+        ]
+        lines = []
+        try:
+            for (step, names, _), values in zip(pending, host):
+                for name, value in zip(names, values):
+                    if not math.isfinite(value):
+                        raise DivergenceError(f"non-finite value at step {step}: {_describe(name)} = {value}")
+                row = dict(zip(names, values))
+                lines.append(json.dumps({"step": step, **row}))
+                if self.writer is not None:
+                    for name, value in row.items():
+                        self.writer.add_scalar(name, value, step)
+                self.latest = row
+        finally:
+            with open(self.path, "a") as f:
+                f.write("".join(line + "\n" for line in lines))
+            if self.writer is not None:
+                self.writer.flush()
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _same_width(pending) -> bool:
+    return len({v.shape[0] for _, _, v in pending}) == 1

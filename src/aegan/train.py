@@ -1,0 +1,264 @@
+"""THE training loop: the only place that calls zero_grad, backward and step.
+
+``Trainer`` builds a run from a ``RunConfig`` (dataset, method, networks, optimisers),
+runs the method's phases step after step, logs every loss term, gradient norm and
+diagnostic, saves atomic checkpoints holding everything needed to resume exactly, takes
+sample snapshots for the figures, and evaluates the configured metrics at the end.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch import nn
+from tqdm.auto import tqdm
+
+from aegan.checkpoint import atomic_write_json, atomic_write_text, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from aegan.config import RunConfig, build_config
+from aegan.data import build_dataset
+from aegan.methods import METHODS, Batch, Phase
+from aegan.metrics import EvalContext, evaluate
+from aegan.nets import build_factory
+from aegan.runlog import ScalarLog
+
+
+class RunPaths:
+    """The layout of a run directory."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.config = self.root / "config.yaml"
+        self.checkpoint = self.root / "checkpoints" / "last.pt"
+        self.samples = self.root / "samples"
+        self.metrics = self.root / "metrics.json"
+        self.figure = self.root / "samples.png"
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"train.device: {name!r} asked for but CUDA is not available; use auto or cpu")
+    return device
+
+
+def make_optimizer(params: list[nn.Parameter], settings: dict[str, Any]) -> torch.optim.Optimizer:
+    """Adam/RMSprop/SGD with the fastest implementation the build offers (fused, else foreach)."""
+    kind, lr = settings["optimizer"], settings["lr"]
+    if kind == "adam":
+        try:
+            return torch.optim.Adam(params, lr=lr, betas=tuple(settings["betas"]), fused=True)
+        except (RuntimeError, TypeError):
+            return torch.optim.Adam(params, lr=lr, betas=tuple(settings["betas"]), foreach=True)
+    if kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+    return torch.optim.SGD(params, lr=lr, foreach=True)
+
+
+def snapshot_steps(steps: int, count: int) -> set[int]:
+    return {max(1, round(steps * k / count)) for k in range(1, count + 1)}
+
+
+class Trainer:
+    def __init__(self, config: RunConfig, run_dir: str | Path):
+        self.config = config
+        self.paths = RunPaths(run_dir)
+        train = config.train
+        if train.threads:
+            torch.set_num_threads(train.threads)
+        torch.manual_seed(train.seed)
+        np.random.seed(train.seed % 2**32)
+        self.device = resolve_device(train.device)
+        self.data = build_dataset(config.data.name, config.data.params, train.seed, self.device)
+        self.method = METHODS[config.method.name](config.method.params, config.model.params.latent_dim)
+        factory = build_factory(config.model.name, config.model.params, self.data.shape)
+        self.nets = nn.ModuleDict(self.method.build_nets(factory)).to(self.device)
+        if self.device.type == "cuda" and len(self.data.shape) == 3:
+            self.nets = self.nets.to(memory_format=torch.channels_last)
+        self.forward_nets = {
+            name: (torch.compile(net) if train.compile else net) for name, net in self.nets.items()
+        }
+        defaults = {"optimizer": train.optimizer, "lr": train.lr, "betas": train.betas}
+        self.optimizers = {
+            name: make_optimizer(list(net.parameters()), {**defaults, **self.method.optimizer_overrides(name)})
+            for name, net in self.nets.items()
+            if any(True for _ in net.parameters())
+        }
+        self._params: dict[tuple[str, ...], list[nn.Parameter]] = {}
+        self.step = 0
+        self.train_seconds = 0.0
+
+    # -- state ------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step": self.step,
+            "train_seconds": self.train_seconds,
+            "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+            "method": self.method.state_dict(),
+            "data": self.data.state_dict(),
+            "rng": capture_rng(),
+            "config": self.config.to_dict(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for name, net in self.nets.items():
+            net.load_state_dict(state["nets"][name])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(state["optimizers"][name])
+        self.method.load_state_dict(state["method"])
+        self.data.load_state_dict(state["data"])
+        restore_rng(state["rng"])
+        self.step = int(state["step"])
+        self.train_seconds = float(state.get("train_seconds", 0.0))
+
+    def save(self) -> None:
+        save_checkpoint(self.paths.checkpoint, self.state_dict())
+
+    # -- one step -----------------------------------------------------------------------------
+    def _autocast(self):
+        if self.config.train.amp and self.device.type == "cuda":
+            return torch.autocast("cuda", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def _params_of(self, updates: tuple[str, ...]) -> list[nn.Parameter]:
+        if updates not in self._params:
+            self._params[updates] = [p for name in updates for p in self.nets[name].parameters()]
+        return self._params[updates]
+
+    def run_phase(self, phase: Phase, batch: Batch, scratch: dict) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+        """Sum the phase's terms, back-propagate into its nets only, step their optimisers."""
+        with self._autocast():
+            terms = phase.terms(self.forward_nets, batch, scratch)
+        values = iter(terms.values())
+        total = next(values)
+        for term in values:
+            total = total + term
+        for name in phase.updates:
+            self.optimizers[name].zero_grad(set_to_none=True)
+        total.backward(inputs=self._params_of(phase.updates))
+        norms = {}
+        for name in phase.updates:
+            grads = [p.grad for p in self.nets[name].parameters() if p.grad is not None]
+            norms[name] = torch.nn.utils.get_total_norm(grads) if grads else torch.zeros((), device=self.device)
+            self.optimizers[name].step()
+        if phase.after_step is not None:
+            with torch.no_grad():
+                phase.after_step(self.nets)
+        return terms, norms
+
+    def train_step(self) -> tuple[tuple[str, ...], list[torch.Tensor]]:
+        """One step of the method: every phase in order. Returns the step's named scalars."""
+        scratch: dict[str, Any] = {}
+        names: list[str] = []
+        values: list[torch.Tensor] = []
+        batch = None
+        for phase in self.method.phases(self.step):
+            if batch is None or phase.fresh_batch:
+                batch = self.data.next_batch(self.config.train.batch_size)
+            terms, norms = self.run_phase(phase, batch, scratch)
+            names += [f"loss/{phase.name}/{k}" for k in terms] + [f"grad/{phase.name}/{k}" for k in norms]
+            values += list(terms.values()) + list(norms.values())
+        for key, value in scratch.get("diagnostics", {}).items():
+            names.append(f"diag/{key}")
+            values.append(value)
+        self.step += 1
+        return tuple(names), values
+
+    # -- the loop -----------------------------------------------------------------------------
+    def fit(self, progress: bool = True) -> dict[str, Any]:
+        """Train to ``train.steps``, then evaluate; resumes from ``self.step``."""
+        cfg = self.config.train
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.paths.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        log = ScalarLog(self.paths.root, cfg.tensorboard, self.step)
+        snaps = snapshot_steps(cfg.steps, cfg.snapshots)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=None if progress else True, desc=self.config.method.name,
+                   unit="step", dynamic_ncols=True)
+        self.nets.train()
+        try:
+            while self.step < cfg.steps:
+                started = time.perf_counter()
+                names, values = self.train_step()
+                self.train_seconds += time.perf_counter() - started
+                log.add(self.step, names, values)
+                if self.step % cfg.log_every == 0 or self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                    log.flush()
+                    bar.update(self.step - bar.n)
+                    bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in log.latest.items() if k.startswith("loss/")},
+                                    refresh=False)
+                if self.step in snaps:
+                    self.save_snapshot()
+                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                    self.save()
+        finally:
+            bar.close()
+            log.close()
+        return self.finish()
+
+    def finish(self) -> dict[str, Any]:
+        from aegan.plots import snapshot_figure
+
+        snapshot_figure(self)
+        return self.evaluate() if self.config.eval.metrics else {}
+
+    # -- sampling and evaluation -----------------------------------------------------------------
+    @torch.no_grad()
+    def generate(self, n: int, seed: int, chunk: int = 4096) -> torch.Tensor:
+        """n samples from the prior on the CPU, with a sampler independent of training RNG."""
+        rng = torch.Generator(device=self.device).manual_seed(seed)
+        was_training = self.nets.training
+        self.nets.eval()
+        out = []
+        like = torch.empty(0, device=self.device)
+        for start in range(0, n, chunk):
+            z = self.method.prior(min(chunk, n - start), like, generator=rng)
+            out.append(self.method.generate(self.nets, z).float().cpu())
+        self.nets.train(was_training)
+        return torch.cat(out) if out else torch.empty(0, *self.data.shape)
+
+    def save_snapshot(self) -> None:
+        n = 1000 if len(self.data.shape) == 1 else 64
+        samples = self.generate(n, self.config.eval.seed).numpy()
+        self.paths.samples.mkdir(parents=True, exist_ok=True)
+        np.save(self.paths.samples / f"step_{self.step:07d}.npy", samples)
+
+    def evaluate(self) -> dict[str, Any]:
+        ctx = EvalContext(lambda n: self.generate(n, self.config.eval.seed), self.data, self.config.eval.n_samples,
+                          self.config.eval.seed)
+        result = {
+            "method": self.config.method.name,
+            "seed": self.config.train.seed,
+            "step": self.step,
+            "protocol": self.data.describe(),
+            "time_per_step_ms": 1000 * self.train_seconds / max(self.step, 1),
+            "metrics": evaluate(ctx, self.config.eval.metrics),
+        }
+        atomic_write_json(self.paths.metrics, result)
+        return result
+
+
+def start_run(config: RunConfig, run_dir: str | Path) -> Trainer:
+    return Trainer(config, run_dir)
+
+
+def open_run(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> Trainer:
+    """Rebuild a run from its directory and restore its last checkpoint."""
+    from aegan.config import apply_overrides, read_yaml
+
+    paths = RunPaths(run_dir)
+    if not paths.config.is_file():
+        from aegan.config import ConfigError
+
+        raise ConfigError(f"{paths.root}: not a run directory (no config.yaml); pass the directory `aegan train` wrote")
+    config = build_config(apply_overrides(read_yaml(paths.config), overrides or {}))
+    trainer = Trainer(config, run_dir)
+    trainer.load_state_dict(load_checkpoint(paths.checkpoint))
+    return trainer
