@@ -24,7 +24,8 @@ class NetFactory:
         self.data_shape = tuple(data_shape)
         self.latent_dim = config.latent_dim
 
-    def generator(self) -> nn.Module:
+    def generator(self, latent_dim: int | None = None) -> nn.Module:
+        """code (N, latent_dim or config.latent_dim) -> sample; also used as a decoder."""
         raise NotImplementedError
 
     def discriminator(self, out_dim: int = 1) -> nn.Module:
@@ -50,9 +51,9 @@ class MLPFactory(NetFactory):
 
     config: MLPConfig
 
-    def generator(self) -> nn.Module:
+    def generator(self, latent_dim: int | None = None) -> nn.Module:
         c = self.config
-        return MLPGenerator(c.latent_dim, flat_dim(self.data_shape), c.hidden, c.depth)
+        return MLPGenerator(latent_dim or c.latent_dim, flat_dim(self.data_shape), c.hidden, c.depth)
 
     def discriminator(self, out_dim: int = 1) -> nn.Module:
         c = self.config

@@ -29,10 +29,11 @@ class MLPGenerator(nn.Module):
         self.entry = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU())
         self.body = nn.Sequential(_stack(hidden, hidden, depth - 1, nn.ReLU), nn.Linear(hidden, out_dim))
 
-    def from_hidden(self, h: Tensor) -> Tensor:
+    def from_hidden(self, h: Tensor, source: str = "prior") -> Tensor:
         return self.body(h)
 
-    def forward(self, z: Tensor) -> Tensor:
+    def forward(self, z: Tensor, source: str = "prior") -> Tensor:
+        """``source`` ("prior" or "encoder") selects batch-norm statistics in image nets."""
         return self.body(self.entry(z))
 
 
