@@ -52,7 +52,8 @@ class ScalarLog:
 
     def add(self, step: int, names: tuple[str, ...], values: list[torch.Tensor]) -> None:
         """Buffer one step's scalars (0-d tensors); nothing is moved to the host here."""
-        self._pending.append((step, names, torch.stack([v.detach().float() for v in values])))
+        with torch.no_grad():
+            self._pending.append((step, names, torch.stack(values).float()))
 
     def flush(self) -> None:
         """Write the buffer; raise ``DivergenceError`` at the first non-finite value."""

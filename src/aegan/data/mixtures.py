@@ -73,7 +73,10 @@ class GaussianMixture(DataSource):
     def sample(self, n: int, rng: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """n points and their mode ids, drawn on the CPU with ``rng`` (default: own RNG)."""
         rng = rng or self.rng
-        modes = torch.multinomial(self.weights, n, replacement=True, generator=rng)
+        if self.config.weights is None:
+            modes = torch.randint(self.config.modes, (n,), generator=rng)
+        else:
+            modes = torch.multinomial(self.weights, n, replacement=True, generator=rng)
         noise = torch.randn(n, 2, generator=rng) * self.std
         return self.centres[modes] + noise, modes
 

