@@ -88,3 +88,18 @@ class ScalarLog:
 
 def _same_width(pending) -> bool:
     return len({v.shape[0] for _, _, v in pending}) == 1
+
+
+class NullLog:
+    """The log of a rank other than 0: keeps nothing."""
+
+    latest: dict[str, float] = {}
+
+    def add(self, step: int, names: tuple[str, ...], values: list[torch.Tensor]) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def close(self) -> None:
+        pass

@@ -19,13 +19,14 @@ import yaml
 from torch import nn
 from tqdm.auto import tqdm
 
+from aegan import distributed
 from aegan.checkpoint import atomic_write_json, atomic_write_text, capture_rng, load_checkpoint, restore_rng, save_checkpoint
 from aegan.config import RunConfig, build_config
 from aegan.data import build_dataset
 from aegan.methods import METHODS, Batch, Phase
 from aegan.metrics import EvalContext, evaluate
 from aegan.nets import build_factory
-from aegan.runlog import ScalarLog
+from aegan.runlog import NullLog, ScalarLog
 
 
 class RunPaths:
@@ -40,9 +41,11 @@ class RunPaths:
         self.figure = self.root / "samples.png"
 
 
-def resolve_device(name: str) -> torch.device:
+def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        name = f"cuda:{local_rank}"
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"train.device: {name!r} asked for but CUDA is not available; use auto or cpu")
@@ -62,9 +65,9 @@ def make_optimizer(params: list[nn.Parameter], settings: dict[str, Any]) -> torc
     return torch.optim.SGD(params, lr=lr, foreach=True)
 
 
-def _total_grad_norm(net: nn.Module, device: torch.device) -> torch.Tensor:
-    """||grad||_2 over all of a net's parameters, as a 0-d tensor (no host sync)."""
-    grads = [p.grad for p in net.parameters() if p.grad is not None]
+def _total_grad_norm(params: list[nn.Parameter], device: torch.device) -> torch.Tensor:
+    """||grad||_2 over a net's parameters, as a 0-d tensor (no host sync)."""
+    grads = [p.grad for p in params if p.grad is not None]
     if not grads:
         return torch.zeros((), device=device)
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
@@ -81,13 +84,18 @@ class Trainer:
         train = config.train
         if train.threads:
             torch.set_num_threads(train.threads)
-        torch.manual_seed(train.seed)
+        self.dist = distributed.setup(train.device)
+        self.device = resolve_device(train.device, self.dist.local_rank)
+        torch.manual_seed(train.seed)  # the same initial nets on every rank
         np.random.seed(train.seed % 2**32)
-        self.device = resolve_device(train.device)
-        self.data = build_dataset(config.data.name, config.data.params, train.seed, self.device)
+        rank_seed = train.seed + 10007 * self.dist.rank  # each rank its own batches and z
+        self.data = build_dataset(config.data.name, config.data.params, rank_seed, self.device)
         self.method = METHODS[config.method.name](config.method.params, config.model.params.latent_dim)
         factory = build_factory(config.model.name, config.model.params, self.data.shape)
         self.nets = nn.ModuleDict(self.method.build_nets(factory)).to(self.device)
+        if self.dist.active:
+            self.dist.broadcast_parameters(self.nets)
+            torch.manual_seed(rank_seed)
         if self.device.type == "cuda" and len(self.data.shape) == 3:
             self.nets = self.nets.to(memory_format=torch.channels_last)
         self.forward_nets = {
@@ -152,9 +160,10 @@ class Trainer:
         for name in phase.updates:
             self.optimizers[name].zero_grad(set_to_none=True)
         total.backward(inputs=self._params_of(phase.updates))
+        self.dist.average_gradients(self._params_of(phase.updates))
         norms = {}
         for name in phase.updates:
-            norms[name] = _total_grad_norm(self.nets[name], self.device)
+            norms[name] = _total_grad_norm(self._params_of((name,)), self.device)
             self.optimizers[name].step()
         if phase.after_step is not None:
             with torch.no_grad():
@@ -181,34 +190,40 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------
     def fit(self, progress: bool = True) -> dict[str, Any]:
-        """Train to ``train.steps``, then evaluate; resumes from ``self.step``."""
+        """Train to ``train.steps``, then evaluate; resumes from ``self.step``.
+
+        Under torchrun every rank trains; only rank 0 writes files."""
         cfg = self.config.train
-        self.paths.root.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.paths.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
-        log = ScalarLog(self.paths.root, cfg.tensorboard, self.step)
+        main = self.dist.is_main
+        if main:
+            self.paths.root.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.paths.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+        log = ScalarLog(self.paths.root, cfg.tensorboard, self.step) if main else NullLog()
         snaps = snapshot_steps(cfg.steps, cfg.snapshots)
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=None if progress else True, desc=self.config.method.name,
-                   unit="step", dynamic_ncols=True)
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=None if progress and main else True,
+                   desc=self.config.method.name, unit="step", dynamic_ncols=True)
         self.nets.train()
         try:
             while self.step < cfg.steps:
                 started = time.perf_counter()  # the timed loop body: step + logging, not saves
                 names, values = self.train_step()
                 log.add(self.step, names, values)
-                if self.step % cfg.log_every == 0 or self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                checkpoint_due = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
+                if self.step % cfg.log_every == 0 or checkpoint_due:
                     log.flush()
                     bar.update(self.step - bar.n)
                     bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in log.latest.items() if k.startswith("loss/")},
                                     refresh=False)
                 self.train_seconds += time.perf_counter() - started
-                if self.step in snaps:
+                if main and self.step in snaps:
                     self.save_snapshot()
-                if self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps:
+                if main and checkpoint_due:
                     self.save()
         finally:
             bar.close()
             log.close()
-        return self.finish()
+        self.dist.barrier()
+        return self.finish() if main else {}
 
     def finish(self) -> dict[str, Any]:
         from aegan.plots import snapshot_figure
