@@ -61,3 +61,12 @@ def wasserstein_generator(fake_scores: Tensor) -> Tensor:
 def mean_probability(logits: Tensor) -> Tensor:
     """Mean sigmoid(D): the diagnostic "mean D output" on a batch."""
     return torch.sigmoid(logits).mean()
+
+
+def generator_log_ratio(fake_logits: Tensor) -> Tensor:
+    """alpha-GAN's generator loss E[-log D(G(z)) + log(1 - D(G(z)))] = -E d (Rosca et al. 2017, Alg. 1).
+
+    The log of the density ratio D / (1 - D) is the logit itself, so the loss is -mean(logit):
+    it neither saturates when D wins (like -log D) nor vanishes when D is fooled.
+    """
+    return -fake_logits.mean()

@@ -31,3 +31,24 @@ def mmd2(x: Tensor, y: Tensor, bandwidths: Sequence[float], unbiased: bool = Fal
         return ((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
                 + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1)) - 2 * kxy.mean())
     return kxx.mean() + kyy.mean() - 2 * kxy.mean()
+
+
+def mmd(x: Tensor, y: Tensor, bandwidths: Sequence[float], eps: float = 1e-12) -> Tensor:
+    """sqrt(MMD^2) (biased estimate), the GMMN objective (Li et al. 2015, Eq. 7 takes the root).
+
+    ``eps`` keeps the root's gradient finite when the samples coincide (MMD^2 = 0).
+    """
+    return mmd2(x, y, bandwidths).clamp_min(eps).sqrt()
+
+
+def fitted_gaussian_kl(codes: Tensor, eps: float = 1e-8) -> Tensor:
+    """KL(N(m, diag s^2) || N(0, I)) for m, s^2 the per-dimension mean and variance of ``codes``.
+
+    AGE's divergence between the encoded batch and the prior (Ulyanov et al. 2018, Sec. 3):
+    a Gaussian fitted per latent dimension, KL = sum_j (s_j^2 + m_j^2 - 1 - log s_j^2) / 2.
+    The variance is the biased batch variance; ``eps`` floors it.
+    """
+    codes = codes.flatten(1)
+    mean = codes.mean(0)
+    var = codes.var(0, unbiased=False).clamp_min(eps)
+    return 0.5 * (var + mean.pow(2) - 1.0 - var.log()).sum()
