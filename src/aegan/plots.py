@@ -90,3 +90,49 @@ def snapshot_figure(trainer) -> Path | None:
     else:
         return None
     return trainer.paths.figure
+
+
+# -- latent interpolation (000 Fig. 1; 002 Fig. 6) ------------------------------------------------
+def interpolation_codes(z_a, z_b, steps: int):
+    """(rows, d) pairs -> (rows * steps, d): row r walks on the line from z_a[r] to z_b[r]."""
+    import torch
+
+    t = torch.linspace(0, 1, steps, dtype=z_a.dtype, device=z_a.device).view(1, steps, 1)
+    return ((1 - t) * z_a[:, None] + t * z_b[:, None]).flatten(0, 1)
+
+
+def corner_codes(a, b, c, d, steps: int):
+    """Four (d,) corner codes -> (steps * steps, d) bilinear grid: a top-left, b top-right,
+    c bottom-left, d bottom-right (the latent space walk of 002 Fig. 6)."""
+    import torch
+
+    t = torch.linspace(0, 1, steps, dtype=a.dtype, device=a.device)
+    u, v = t.view(steps, 1, 1), t.view(1, steps, 1)  # u down the rows, v across the columns
+    grid = (1 - u) * ((1 - v) * a + v * b) + u * ((1 - v) * c + v * d)
+    return grid.flatten(0, 1)
+
+
+def interpolation_figure(trainer, path: Path, rows: int = 8, steps: int = 10, seed: int = 0,
+                         layout: str = "pairs") -> Path:
+    """Decode latent walks of a trained run and save them as one PNG grid.
+
+    ``pairs``: ``rows`` rows, each from one random prior code to another (000 Fig. 1);
+    ``corners``: a ``steps`` x ``steps`` bilinear walk between four random codes (002 Fig. 6).
+    """
+    import torch
+
+    was_training = trainer.nets.training
+    trainer.nets.eval()
+    gen = torch.Generator(device=trainer.device).manual_seed(seed)
+    like = torch.empty(0, device=trainer.device)
+    with torch.no_grad():
+        if layout == "corners":
+            a, b, c, d = trainer.method.prior(4, like, generator=gen)
+            z = corner_codes(a, b, c, d, steps)
+        else:
+            ends = trainer.method.prior(2 * rows, like, generator=gen)
+            z = interpolation_codes(ends[:rows], ends[rows:], steps)
+        images = trainer.method.generate(trainer.nets, z).float().cpu().numpy()
+    trainer.nets.train(was_training)
+    image_grid(images, Path(path), nrow=steps)
+    return Path(path)

@@ -6,5 +6,8 @@ on the same networks and comparisons are fair.
 """
 
 from aegan.nets.factory import FAMILIES, ModelConfig, NetFactory, build_factory, register_family
+from aegan.registry import import_submodules
+
+import_submodules(__name__)  # image families (conv.py) register themselves
 
 __all__ = ["FAMILIES", "ModelConfig", "NetFactory", "build_factory", "register_family"]

@@ -1,0 +1,190 @@
+"""Image mode-collapse tables with the papers' numbers beside ours.
+
+    # 001 Table 2 / VEEGAN-PacGAN-GDPP protocol: stacked MNIST, modes out of 1000 and KL
+    nice -n 10 python benchmarks/images.py stacked --scale cpu --methods nsgan,reg_gan --seeds 1 --workers 1
+    # 000 Table 2: missed modes on compositional MNIST (third-party discriminator)
+    nice -n 10 python benchmarks/images.py compositional --scale cpu --methods gan,gan_ae --seeds 1 --workers 1
+    # full scale (GPU): --scale full (compositional: epochs 20 and 50)
+
+Runs go through ``aegan.compare`` (finished runs are reused), then this script writes
+``OUT/<table>_<scale>.md`` and ``.json`` with mean ± std over seeds, ms/step, the protocol,
+the classifier's SHA-256, and per run a sample grid (the run's samples.png) and a latent
+interpolation grid (``interpolation.png``, 000 Fig. 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIGS = {
+    ("stacked", "cpu"): ["configs/images/stacked_mnist_cpu.yaml"],
+    ("stacked", "full"): ["configs/images/stacked_mnist.yaml"],
+    ("compositional", "cpu"): ["configs/images/compositional_mnist_cpu.yaml"],
+    ("compositional", "full"): ["configs/images/compositional_mnist.yaml", "configs/images/compositional_mnist_e50.yaml"],
+}
+DEFAULT_METHODS = {"stacked": "nsgan,reg_gan", "compositional": "gan,lsgan,gmmn,gan_mmd,gan_mb,unrolled,gan_ae"}
+
+# Published anchors on channel-stacked MNIST (3x28x28, 1000 uniform modes, 26k samples).
+STACKED_ANCHORS = [
+    ("DCGAN", "VEEGAN setting (VEEGAN Table 2 / PacGAN Table 2)", 99, 3.4),
+    ("VEEGAN", "VEEGAN setting", 150, 2.95),
+    ("PacGAN2", "VEEGAN setting (PacGAN Table 2)", 1000, 0.06),
+    ("Reg-GAN", "GDPP setting (GDPP Table 2)", 955, 0.925),
+]
+# 001 Table 2 (compositional 64x64 with unequal digit probabilities, four sets): #Miss / KL.
+TABLE2_001 = {"DCGAN": [(204.7, 77.9), (204.3, 60.2), (103.4, 75.9), (89.3, 77.8)],
+              "Reg-DCGAN": [(32.1, 62.3), (71.5, 58.9), (42.7, 68.4), (31.6, 67.8)]}
+# 000 Table 2: missed modes on compositional MNIST at epochs 20 and 50.
+TABLE2_000 = {"gan": ("GAN", 154, 82), "lsgan": ("LSGAN", 142, 69), "gmmn": ("GMMN", 409, 408),
+              "gan_mmd": ("GAN+MMD", 301, 76), "gan_mb": ("GAN+MB", 516, 79), "unrolled": ("GAN+UR", 136, 41),
+              "gan_ae": ("GAN+AE", 52, 39)}
+STEPS_PER_EPOCH = 600  # 60,000 images / batch 100 (the full-scale configs)
+
+
+def _cell(values, digits):
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    if not finite:
+        return "n/a"
+    if len(finite) == 1:
+        return f"{finite[0]:.{digits}f}"
+    return f"{np.mean(finite):.{digits}f} ± {np.std(finite):.{digits}f}"
+
+
+def _group(jobs, results):
+    out: dict[str, dict[str, list]] = {}
+    for job, res in zip(jobs, results):
+        out.setdefault(job.config_path, {}).setdefault(job.method, []).append((job, res))
+    return out
+
+
+def _interpolations(jobs) -> None:
+    from aegan.plots import interpolation_figure
+    from aegan.train import open_run
+
+    for job in jobs:
+        if job.seed == 0 and not (Path(job.run_dir) / "interpolation.png").exists():
+            trainer = open_run(job.run_dir)
+            interpolation_figure(trainer, Path(job.run_dir) / "interpolation.png", rows=8, steps=10)
+
+
+def _header(first) -> list[str]:
+    from aegan.metrics.classifier import CLASSIFIER_SHA256, TEST_ACCURACY
+
+    return [f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps", "",
+            f"classifier: sha256 `{CLASSIFIER_SHA256}` (MNIST test accuracy {TEST_ACCURACY:.4f})", ""]
+
+
+def real_data_row(config_path: str) -> str:
+    """The protocol applied to real stacked MNIST samples (the ceiling a model can reach)."""
+    from aegan.compare import Job
+    from aegan.data import build_dataset
+    from aegan.metrics.mnist import product_scores, three_digit_mode_scores, digits_of
+
+    config = Job(config_path, "nsgan", 0, "", ()).config()
+    data = build_dataset(config.data.name, config.data.params, 0, "cpu")
+    x = data.sample(config.eval.n_samples, seed=12345).x
+    modes = three_digit_mode_scores(data, x)
+    scores = product_scores(digits_of(data, x)[0], data.mode_weights)
+    return (f"| real data ({config.eval.n_samples} samples) | {modes['modes']:.0f} | {modes['kl']:.3f} | "
+            f"{scores['mode_score']:.2f} | {scores['inception_score']:.1f} | - | - |")
+
+
+def stacked_table(jobs, results) -> str:
+    lines = ["## Stacked MNIST: modes captured (of 1000) and KL(p_generated || p_data)", ""]
+    for config_path, by_method in _group(jobs, results).items():
+        first = next(iter(by_method.values()))[0][1]
+        lines += [f"### {Path(config_path).stem}", "", *_header(first)]
+        head = ["method", "modes", "KL", "MODE score", "IS (1000 classes)", "seeds", "ms/step"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), real_data_row(config_path)]
+        for method, runs in by_method.items():
+            m = [r["metrics"] for _, r in runs]
+            lines.append("| " + " | ".join([
+                method, _cell([x.get("mnist_modes/modes") for x in m], 1), _cell([x.get("mnist_modes/kl") for x in m], 3),
+                _cell([x.get("mode_score/mode_score") for x in m], 2),
+                _cell([x.get("mode_score/inception_score") for x in m], 1), str(len(runs)),
+                f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}"]) + " |")
+        lines.append("")
+    lines += ["### Published numbers (not ours)", "", "| method | protocol | modes | KL |", "|---|---|---|---|"]
+    lines += [f"| {m} | {p} | {modes} | {kl} |" for m, p, modes, kl in STACKED_ANCHORS]
+    lines += ["", "001 Table 2 (compositional MNIST in one 64x64 image, unequal digit probabilities, 4 sets; #Miss / KL):", "",
+              "| method | set 1 | set 2 | set 3 | set 4 |", "|---|---|---|---|---|"]
+    lines += [f"| {m} | " + " | ".join(f"{a} / {b}" for a, b in v) + " |" for m, v in TABLE2_001.items()]
+    return "\n".join(lines) + "\n"
+
+
+def compositional_table(jobs, results) -> str:
+    lines = ["## Compositional MNIST: missed modes (of 1000)", "",
+             "third-party D: modes whose mean output on held-out real data > 0.8 (000 Sec. 4.2); "
+             "classifier: modes never generated", ""]
+    for config_path, by_method in _group(jobs, results).items():
+        first = next(iter(by_method.values()))[0][1]
+        epoch = first["step"] / STEPS_PER_EPOCH
+        paper_col = 1 if epoch <= 35 else 2
+        sigma_keys = sorted({k for _, runs in by_method.items() for _, r in runs for k in r["metrics"]
+                             if k.endswith("/missed_modes")})
+        lines += [f"### {Path(config_path).stem}", "", *_header(first)]
+        head = ["method", *[f"missed ({k.split('/')[0]}, {k.split('/')[1]})" for k in sigma_keys],
+                "classifier missing", "KL", f"000 Table 2 (epoch {20 if paper_col == 1 else 50})", "ms/step"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        for method, runs in by_method.items():
+            m = [r["metrics"] for _, r in runs]
+            paper = TABLE2_000.get(method)
+            lines.append("| " + " | ".join([
+                method, *[_cell([x.get(k) for x in m], 1) for k in sigma_keys],
+                _cell([x.get("mnist_modes/missing") for x in m], 1), _cell([x.get("mnist_modes/kl") for x in m], 3),
+                f"{paper[0]}: {paper[paper_col]}" if paper else "-",
+                f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}"]) + " |")
+        lines.append("")
+    lines += ["### 000 Table 2 (not ours)", "", "| epoch | " + " | ".join(v[0] for v in TABLE2_000.values()) + " |",
+              "|---|" + "---|" * len(TABLE2_000),
+              "| 20 | " + " | ".join(str(v[1]) for v in TABLE2_000.values()) + " |",
+              "| 50 | " + " | ".join(str(v[2]) for v in TABLE2_000.values()) + " |"]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> int:
+    from aegan.checkpoint import atomic_write_json, atomic_write_text
+    from aegan.compare import plan, run_all
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("table", choices=["stacked", "compositional"])
+    p.add_argument("--scale", choices=["cpu", "full"], default="cpu")
+    p.add_argument("--methods", help="comma-separated (default: the paper's rows that exist)")
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1)
+    p.add_argument("--out", default="results/images")
+    p.add_argument("--no-interpolation", action="store_true")
+    args = p.parse_args()
+    from aegan.methods import METHODS
+
+    methods = [m for m in (args.methods or DEFAULT_METHODS[args.table]).split(",") if m]
+    missing = [m for m in methods if m not in METHODS]
+    if missing and not args.methods:
+        print(f"skipping methods not registered: {', '.join(missing)}", file=sys.stderr)
+        methods = [m for m in methods if m in METHODS]
+    configs = [str(ROOT / c) for c in CONFIGS[(args.table, args.scale)]]
+    out = Path(args.out)
+    started = time.perf_counter()
+    jobs = plan(configs, methods, args.seeds, out / f"{args.table}_{args.scale}", {})
+    results = run_all(jobs, args.workers)
+    if not args.no_interpolation:
+        _interpolations(jobs)
+    text = (stacked_table if args.table == "stacked" else compositional_table)(jobs, results)
+    text += f"\nwall time {time.perf_counter() - started:.0f} s, {args.workers} worker(s)\n"
+    atomic_write_text(out / f"{args.table}_{args.scale}.md", text)
+    atomic_write_json(out / f"{args.table}_{args.scale}.json",
+                      [{"config": j.config_path, "run_dir": j.run_dir, **r} for j, r in zip(jobs, results)])
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

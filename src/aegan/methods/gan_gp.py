@@ -1,0 +1,52 @@
+"""GAN-GP and DRAGAN: NS-GAN with a gradient penalty on D (003 Sec. 6.4).
+
+``GradientPenalty`` is a mixin: put it before any GAN-like method to add
+lambda (||grad D||_2 - 1)^2 to that method's discriminator terms.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import NonNegativeFloat
+
+from aegan import regularizers as reg
+from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, register
+from aegan.methods.gan import NSGAN
+
+
+class GradientPenaltyConfig(MethodConfig):
+    """penalty_weight: 10, the coefficient of 003 Sec. 6 (and of WGAN-GP / DRAGAN)."""
+
+    penalty_weight: NonNegativeFloat = 10.0
+
+
+class GradientPenalty:
+    """Mixin: adds ``penalty`` = penalty_weight * gradient_penalty(kind) to D's terms."""
+
+    penalty_kind: ClassVar[Literal["gp", "dragan"]] = "gp"
+
+    def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
+        terms = super().discriminator_terms(nets, batch, scratch)
+        fake = self.fake(nets, batch, scratch)
+        terms["penalty"] = self.config.penalty_weight * reg.gradient_penalty(
+            self.penalty_kind, nets["discriminator"], batch.x, fake)
+        return terms
+
+
+@register
+class GANGP(GradientPenalty, NSGAN):
+    name = "gan_gp"
+    summary = "GAN-GP: NS-GAN + gradient penalty on real/fake interpolates (003 Sec. 6.4)"
+    paper = "003"
+    Config = GradientPenaltyConfig
+    penalty_kind = "gp"
+
+
+@register
+class DRAGAN(GradientPenalty, NSGAN):
+    name = "dragan"
+    summary = "DRAGAN: NS-GAN + gradient penalty around the data (003 Sec. 6.4)"
+    paper = "003"
+    Config = GradientPenaltyConfig
+    penalty_kind = "dragan"

@@ -1,0 +1,73 @@
+"""MDGAN: manifold-diffusion training (001 Sec. 3.3, Appendix A), both steps every iteration.
+
+Manifold step: D1 ("discriminator") separates x from G(E(x)); G and E minimise
+||x - G(E(x))||^2 - lambda log D1(G(E(x))). Diffusion step: D2 ("discriminator2")
+separates G(E(x)) ("real") from G(z) ("fake"); G minimises -log D2(G(z)).
+"""
+
+from __future__ import annotations
+
+import torch
+from pydantic import NonNegativeFloat
+
+from aegan import regularizers as reg
+from aegan.losses import adversarial as adv
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, record, register
+
+
+class MDGANConfig(MethodConfig):
+    """Defaults tuned on the 2D mixtures (configs/toy).
+
+    manifold_weight: lambda on -log D1(G(E(x))) next to the squared-l2 reconstruction
+      (the paper gives no value for MDGAN; tuned on 2D).
+    distance: squared l2, as in Appendix A.
+    """
+
+    manifold_weight: NonNegativeFloat = 0.1
+    distance: reg.Distance = "squared_l2"
+
+
+@register
+class MDGAN(Method):
+    name = "mdgan"
+    summary = "MDGAN: manifold step (D1: x vs G(E(x))) + diffusion step (D2: G(E(x)) vs G(z)) (001 App. A)"
+    paper = "001"
+    nets = ("generator", "encoder", "discriminator", "discriminator2")
+    Config = MDGANConfig
+
+    def build_nets(self, factory):
+        return {"generator": factory.generator(), "encoder": factory.encoder(),
+                "discriminator": factory.discriminator(), "discriminator2": factory.discriminator()}
+
+    def manifold_discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
+        _, scratch["recon"] = reg.reconstruct(nets, batch.x)
+        real, fake = discriminate(nets["discriminator"], batch.x, scratch["recon"].detach())
+        record(scratch, d1_real=adv.mean_probability(real), d1_fake=adv.mean_probability(fake))
+        return {"bce": adv.discriminator_bce(real, fake)}
+
+    def manifold_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
+        c = self.config
+        recon = scratch["recon"]
+        error = reg.reconstruction(batch.x, recon, c.distance)
+        record(scratch, recon_error=error)
+        return {"reconstruction": error,
+                "adversarial": c.manifold_weight * adv.generator_nonsaturating(nets["discriminator"](recon))}
+
+    def diffusion_discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
+        """D2: reconstructions of the updated G, E are "real", G(z) is "fake"."""
+        with torch.no_grad():
+            _, recon = reg.reconstruct(nets, batch.x)
+        real, fake = discriminate(nets["discriminator2"], recon, self.fake(nets, batch, scratch).detach())
+        record(scratch, d2_real=adv.mean_probability(real), d2_fake=adv.mean_probability(fake))
+        return {"bce": adv.discriminator_bce(real, fake)}
+
+    def diffusion_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
+        return {"adversarial": adv.generator_nonsaturating(nets["discriminator2"](self.fake(nets, batch, scratch)))}
+
+    def phases(self, step: int):
+        return (
+            Phase("manifold_discriminator", ("discriminator",), self.manifold_discriminator_terms),
+            Phase("manifold", ("generator", "encoder"), self.manifold_terms),
+            Phase("diffusion_discriminator", ("discriminator2",), self.diffusion_discriminator_terms),
+            Phase("diffusion", ("generator",), self.diffusion_terms),
+        )

@@ -1,0 +1,116 @@
+"""Reusable regularisers: the autoencoding and penalty terms of the seed papers.
+
+Each function takes the nets of a step (a mapping name -> module) and tensors, and returns
+an unweighted scalar loss (the method multiplies it by its own weight), so that any
+method's phases can add any of them. ``AdaptiveDecay`` holds the two-stage schedule of
+000 Algorithm 1 as plain numbers, for a method's ``state_dict``.
+
+- reconstruction through an encoder: ``reconstruct`` + ``reconstruction`` (000 Eq. 3, 001 Eq. 1)
+- latent discriminator (adversarial-autoencoder style, 000 App. C): ``latent_discriminator_loss``
+  for D_z, ``latent_matching_loss`` for the encoder
+- adaptive decay alpha_L (000 Sec. 3): ``AdaptiveDecay``
+- gradient penalties (003 Sec. 6.4): ``gradient_penalty``
+- reconstruction from discriminator features (GAN-RL, 003 Eq. 3): ``feature_reconstruction``
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Mapping
+
+from torch import Tensor, nn
+
+from aegan.losses import adversarial as adv
+from aegan.losses import penalties
+from aegan.losses import reconstruction as rec
+from aegan.losses.adaptive import adaptive_weight
+
+Nets = Mapping[str, nn.Module]
+Distance = Literal["squared_l2", "l1"]
+DISTANCES = {"squared_l2": rec.squared_l2, "l1": rec.l1}
+
+
+# -- reconstruction through an encoder -----------------------------------------------------
+def reconstruct(nets: Nets, x: Tensor, encoder: str = "encoder", generator: str = "generator") -> tuple[Tensor, Tensor]:
+    """(E(x), G(E(x))); G runs with ``source="encoder"`` (separate BN statistics, 001 App. B)."""
+    code = nets[encoder](x)
+    return code, nets[generator](code, source="encoder")
+
+
+def reconstruction(x: Tensor, x_hat: Tensor, distance: Distance = "squared_l2") -> Tensor:
+    """E_x d(x, x_hat), d summed over data dimensions."""
+    return DISTANCES[distance](x, x_hat)
+
+
+# -- latent discriminator (adversarial autoencoder) ------------------------------------------
+def latent_discriminator_loss(dz: nn.Module, codes: Tensor, prior_codes: Tensor) -> Tensor:
+    """BCE of D_z: prior codes are "real", encoder codes (detached) are "fake"."""
+    real, fake = dz(prior_codes), dz(codes.detach())
+    return adv.discriminator_bce(real, fake)
+
+
+def latent_matching_loss(dz: nn.Module, codes: Tensor) -> Tensor:
+    """-E log D_z(E(x)) (non-saturating): moves the encoder's codes towards the prior."""
+    return adv.generator_nonsaturating(dz(codes))
+
+
+# -- adaptive decay (000 Algorithm 1) ----------------------------------------------------------
+class AdaptiveDecay:
+    """The two stages of GAN+AE+alpha_L.
+
+    Stage 1 (pre-training): the adversarial term of G is off (alpha_L = 0); after each step
+    whose mean reconstruction error is < 1/alpha, stage 2 starts with the next step.
+    Stage 2: alpha_L = min(alpha * mean error, 1), computed from the error before the
+    update and detached. ``stage`` and ``alpha_l`` are plain numbers for checkpoints.
+    """
+
+    def __init__(self, alpha: float):
+        self.alpha = alpha
+        self.stage = 1
+        self._alpha_l: Tensor | float = 0.0
+
+    @property
+    def alpha_l(self) -> float:
+        return float(self._alpha_l)
+
+    def observe(self, mean_error: Tensor) -> Tensor | float:
+        """Feed this step's mean reconstruction error (before the update); returns alpha_L."""
+        if self.stage == 1:
+            self._alpha_l = 0.0
+            if float(mean_error) < 1.0 / self.alpha:
+                self.stage = 2
+        else:
+            self._alpha_l = adaptive_weight(mean_error, self.alpha)
+        return self._alpha_l
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"stage": int(self.stage), "alpha_l": self.alpha_l}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.stage = int(state["stage"])
+        self._alpha_l = float(state["alpha_l"])
+
+
+# -- gradient penalties (003 Sec. 6.4) ---------------------------------------------------------
+def gradient_penalty(kind: Literal["gp", "dragan"], d: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """(||grad D||_2 - 1)^2 on real/fake interpolates ("gp", GAN-GP) or near the data ("dragan")."""
+    if kind == "gp":
+        return penalties.interpolate_gradient_penalty(d, real, fake)
+    if kind == "dragan":
+        return penalties.dragan_penalty(d, real)
+    raise ValueError(f"unknown gradient penalty {kind!r}; accepted: gp, dragan")
+
+
+# -- reconstruction from discriminator features (GAN-RL) -------------------------------------
+def feature_adapter(discriminator: nn.Module, generator: nn.Module) -> nn.Module:
+    """Linear D.feature_dim -> G.hidden_dim + ReLU: maps D_F(x) to G's second entry.
+
+    The ReLU mirrors G's own first layer (Linear + ReLU), whose output ``from_hidden`` expects.
+    """
+    return nn.Sequential(nn.Linear(discriminator.feature_dim, generator.hidden_dim), nn.ReLU())
+
+
+def feature_reconstruction(nets: Nets, x: Tensor, adapter: str = "adapter", distance: Distance = "l1") -> Tensor:
+    """L_X = E ||G(D_F(x)) - x||_1 (003 Eq. 3): differentiable in D's features, the adapter and G."""
+    h = nets[adapter](nets["discriminator"].features(x))
+    return reconstruction(x, nets["generator"].from_hidden(h, source="encoder"), distance)
+

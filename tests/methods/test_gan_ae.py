@@ -1,0 +1,30 @@
+"""gan_ae: D's fake batch is H(x) = G(E(x)) (000 Algorithm 1 lines 7, 14, 15)."""
+
+import torch
+from torch.testing import assert_close
+
+from aegan.losses import adversarial as adv
+from tests.methods._helpers import batch_of, tiny_trainer
+
+
+def test_discriminator_fake_batch_is_the_reconstruction(tmp_path):
+    trainer = tiny_trainer("gan_ae", tmp_path)
+    nets, batch, scratch, m = trainer.nets, batch_of(trainer), {}, trainer.method
+    g_terms = m.generator_terms(nets, batch, scratch)
+    recon = nets["generator"](nets["encoder"](batch.x), source="encoder")
+    d = nets["discriminator"]
+    assert_close(g_terms["adversarial"], adv.bce_real(d(recon)))
+    assert_close(m.discriminator_terms(nets, batch, scratch)["bce"], adv.bce_real(d(batch.x)) + adv.bce_fake(d(recon)))
+
+
+def test_phase_order_follows_algorithm_1(tmp_path):
+    m = tiny_trainer("gan_ae", tmp_path).method
+    assert [(p.name, p.updates) for p in m.phases(0)] == [
+        ("autoencoder", ("encoder", "generator")), ("generator", ("generator",)),
+        ("discriminator", ("discriminator",)), ("latent_discriminator", ("latent_discriminator",))]
+
+
+def test_minimax_variant(tmp_path):
+    trainer = tiny_trainer("gan_ae", tmp_path, **{"method.generator_loss": "minimax"})
+    logits = torch.tensor([0.5, -1.0])
+    assert_close(trainer.method.adversarial(logits, {}), adv.generator_minimax(logits))

@@ -1,0 +1,81 @@
+"""gan_ae_decay: the two stages, alpha_L = min(alpha L, 1) detached, state round trip."""
+
+import io
+
+import torch
+from torch.testing import assert_close
+
+from aegan import regularizers as reg
+from aegan.losses import adversarial as adv
+from aegan.methods import METHODS
+from tests.methods._helpers import batch_of, tiny_trainer
+
+
+def test_stage_switch_exactly_at_threshold():
+    decay = reg.AdaptiveDecay(alpha=8.0)  # 1/alpha = 0.125, exact in binary
+    decay.observe(torch.tensor(0.125))
+    assert decay.stage == 1, "error == 1/alpha is not < 1/alpha"
+    assert decay.alpha_l == 0.0
+    decay.observe(torch.tensor(0.125).nextafter(torch.tensor(0.0)))
+    assert decay.stage == 2
+    assert_close(decay.observe(torch.tensor(0.05)), torch.tensor(0.4))
+    decay.observe(torch.tensor(0.5))
+    assert decay.alpha_l == 1.0 and decay.stage == 2
+
+
+def test_alpha_l_is_min_alpha_error_one_and_detached(tmp_path):
+    trainer = tiny_trainer("gan_ae_decay", tmp_path, **{"method.alpha": 0.05})
+    m, nets, batch = trainer.method, trainer.nets, batch_of(trainer)
+    m.decay.stage = 2
+    scratch = {}
+    m.autoencoder_terms(nets, batch, scratch)
+    error = scratch["recon_error"]
+    alpha_l = scratch["alpha_l"]
+    assert_close(alpha_l, torch.clamp(0.05 * error, max=1.0))
+    assert 0.0 < float(alpha_l) < 1.0, "pick alpha so that the clamp is inactive"
+    assert not alpha_l.requires_grad
+    assert_close(scratch["diagnostics"]["alpha_l"], alpha_l)
+    assert scratch["diagnostics"]["stage"].item() == 2
+    # G's adversarial gradient is exactly alpha_L times the undecayed one: nothing flows through alpha_L
+    terms = m.generator_terms(nets, batch, scratch)
+    params = list(nets["generator"].parameters())
+    grads = torch.autograd.grad(terms["adversarial"], params, retain_graph=True)
+    plain = torch.autograd.grad(adv.bce_real(nets["discriminator"](scratch["recon"])), params)
+    for g, p in zip(grads, plain):
+        assert_close(g, alpha_l * p)
+
+
+def test_stage_one_has_no_adversarial_generator_update(tmp_path):
+    trainer = tiny_trainer("gan_ae_decay", tmp_path)
+    m = trainer.method
+    assert [p.name for p in m.phases(0)] == ["autoencoder", "discriminator", "latent_discriminator"]
+    m.decay.stage = 2
+    assert "generator" in [p.name for p in m.phases(0)]
+
+
+def test_training_logs_stage_and_switches(tmp_path):
+    # alpha tiny: the threshold 1/alpha is huge, so stage 1 ends after the first step
+    trainer = tiny_trainer("gan_ae_decay", tmp_path, **{"method.alpha": 1e-3})
+    names, values = trainer.train_step()
+    logged = dict(zip(names, values))
+    assert logged["diag/stage"].item() == 1 and trainer.method.decay.stage == 2
+    names, values = trainer.train_step()
+    logged = dict(zip(names, values))
+    assert logged["diag/stage"].item() == 2 and "loss/generator/adversarial" in logged
+    assert_close(logged["diag/alpha_l"], torch.clamp(1e-3 * logged["diag/recon_error"], max=1.0))
+
+
+def test_state_dict_round_trip_with_weights_only(tmp_path):
+    cls = METHODS["gan_ae_decay"]
+    method = cls(cls.Config(alpha=10.0), latent_dim=2)
+    method.decay.observe(torch.tensor(0.01))
+    method.decay.observe(torch.tensor(0.05))
+    state = method.state_dict()
+    assert state == {"stage": 2, "alpha_l": float(torch.tensor(0.5))}
+    buf = io.BytesIO()
+    torch.save(state, buf)
+    buf.seek(0)
+    fresh = cls(cls.Config(alpha=10.0), latent_dim=2)
+    fresh.load_state_dict(torch.load(buf, weights_only=True))
+    assert fresh.decay.stage == 2 and fresh.decay.alpha_l == state["alpha_l"]
+    assert [p.name for p in fresh.phases(0)] == [p.name for p in method.phases(0)]
