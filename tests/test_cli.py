@@ -70,3 +70,23 @@ def test_methods_lists_registry(capsys):
     assert main(["methods"]) == 0
     out = capsys.readouterr().out
     assert "nsgan" in out and "gan " in out
+
+
+def test_compare_writes_table_and_figure_and_reuses_finished_runs(tmp_path, config_file, capsys):
+    out = tmp_path / "cmp"
+    args = ["compare", str(config_file), "--methods", "gan,nsgan", "--seeds", "2", "--workers", "1",
+            "--out", str(out), "--no-progress", "--train.steps=3"]
+    assert main(args) == 0
+    table = (out / "results.md").read_text()
+    assert "| gan |" in table and "| nsgan |" in table and "high-quality" in table and "2 seeds" in table
+    assert (out / "tiny_samples.png").exists()
+    results = json.loads((out / "results.json").read_text())
+    assert len(results) == 4 and {r["method"] for r in results} == {"gan", "nsgan"}
+    stamp = (out / "tiny" / "gan" / "seed0" / "metrics.json").stat().st_mtime_ns
+    assert main(args) == 0  # finished runs are reused, not retrained
+    assert (out / "tiny" / "gan" / "seed0" / "metrics.json").stat().st_mtime_ns == stamp
+
+
+def test_compare_rejects_unknown_method_before_training(tmp_path, config_file):
+    assert main(["compare", str(config_file), "--methods", "nsgan,nosuch", "--out", str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()

@@ -43,6 +43,14 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--out", default="results/compare", help="output directory")
     c.add_argument("--no-progress", action="store_true")
 
+    i = sub.add_parser("interpolate", help="latent-space interpolation grid of a run as PNG (000 Fig. 1, 002 Fig. 6)")
+    i.add_argument("run_dir")
+    i.add_argument("--out", required=True, help="output .png file")
+    i.add_argument("--rows", type=int, default=8)
+    i.add_argument("--steps", type=int, default=10)
+    i.add_argument("--layout", choices=("pairs", "corners"), default="pairs")
+    i.add_argument("--seed", type=int, default=0)
+
     sub.add_parser("methods", help="list the registered methods")
     return p
 
@@ -109,6 +117,17 @@ def cmd_compare(args, overrides) -> int:
     return 0
 
 
+def cmd_interpolate(args) -> int:
+    from aegan.plots import interpolation_figure
+    from aegan.train import open_run
+
+    if args.rows <= 0 or args.steps < 2:
+        raise ConfigError("--rows must be positive and --steps at least 2")
+    path = interpolation_figure(open_run(args.run_dir), Path(args.out), args.rows, args.steps, args.seed, args.layout)
+    print(f"wrote {path}")
+    return 0
+
+
 def cmd_methods() -> int:
     from aegan.methods import METHODS
 
@@ -132,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sample(args)
         if args.command == "eval":
             return cmd_eval(args)
+        if args.command == "interpolate":
+            return cmd_interpolate(args)
         return cmd_methods()
     except (ConfigError, UnknownName) as err:
         print(f"aegan: config error: {err}", file=sys.stderr)

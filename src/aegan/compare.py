@@ -21,13 +21,27 @@ from tqdm.auto import tqdm
 from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.config import apply_overrides, build_config, read_yaml
 
-# (column title, metric key, digits)
-MIXTURE_COLUMNS = (
-    ("modes", "mixture/modes", 2),
-    ("high-quality", "mixture/high_quality", 3),
-    ("strict modes", "mixture/strict_modes", 2),
-    ("KL", "mixture/kl", 3),
-)
+# per metric: (column title, metric key, digits); a table shows the metrics its runs computed
+COLUMNS = {
+    "mixture": (("modes", "mixture/modes", 2), ("high-quality", "mixture/high_quality", 3),
+                ("strict modes", "mixture/strict_modes", 2), ("KL", "mixture/kl", 3)),
+    "mnist_modes": (("modes", "mnist_modes/modes", 1), ("KL", "mnist_modes/kl", 3)),
+    "mode_score": (("MODE score", "mode_score/mode_score", 2),),
+    "classifier_is": (("IS", "classifier_is/inception_score", 2),),
+}
+MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
+
+
+def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
+    present = {key.split("/", 1)[0] for r in results for key in r["metrics"]}
+    return [col for metric, cols in COLUMNS.items() if metric in present for col in cols]
+
+
+def _all_modes(run: dict[str, Any]) -> bool | None:
+    for metric in MODE_METRICS:
+        if f"{metric}/total_modes" in run["metrics"]:
+            return run["metrics"][f"{metric}/modes"] == run["metrics"][f"{metric}/total_modes"]
+    return None
 
 
 @dataclass(frozen=True)
@@ -102,12 +116,13 @@ def _mean_std(values: list[float | None], digits: int) -> str:
     return text if len(finite) == len(values) else f"{text} ({len(values) - len(finite)} n/a)"
 
 
-def table(jobs: list[Job], results: list[dict[str, Any]], columns=MIXTURE_COLUMNS) -> str:
+def table(jobs: list[Job], results: list[dict[str, Any]]) -> str:
     """A markdown table per config: mean ± std over seeds of each column, and ms per step."""
     lines: list[str] = []
     for config_path in dict.fromkeys(j.config_path for j in jobs):
         rows = [(j, r) for j, r in zip(jobs, results) if j.config_path == config_path]
         first = rows[0][1]
+        columns = columns_for([r for _, r in rows])
         lines += [f"### {dataset_label(config_path)}", "",
                   f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps, "
                   f"{len({j.seed for j, _ in rows})} seeds", ""]
@@ -116,9 +131,10 @@ def table(jobs: list[Job], results: list[dict[str, Any]], columns=MIXTURE_COLUMN
         for method in dict.fromkeys(j.method for j, _ in rows):
             runs = [r for j, r in rows if j.method == method]
             cells = [_mean_std([r["metrics"].get(key) for r in runs], d) for _, key, d in columns]
-            full = all(r["metrics"].get("mixture/modes") == r["metrics"].get("mixture/total_modes") for r in runs)
+            full = [_all_modes(r) for r in runs]
+            full_text = "n/a" if None in full else ("yes" if all(full) else "no")
             ms = np.mean([r["time_per_step_ms"] for r in runs])
-            lines.append(f"| {method} | " + " | ".join(cells) + f" | {'yes' if full else 'no'} | {ms:.2f} |")
+            lines.append(f"| {method} | " + " | ".join(cells) + f" | {full_text} | {ms:.2f} |")
         lines.append("")
     return "\n".join(lines)
 
@@ -126,18 +142,24 @@ def table(jobs: list[Job], results: list[dict[str, Any]], columns=MIXTURE_COLUMN
 def figure(jobs: list[Job], out: Path) -> list[Path]:
     """Per config, one row of snapshots per method (seed 0), side by side."""
     from aegan.data import build_dataset
-    from aegan.plots import load_snapshots, scatter_rows
+    from aegan.plots import image_grid, load_snapshots, scatter_rows
 
     paths = []
     for config_path in dict.fromkeys(j.config_path for j in jobs):
         chosen = [j for j in jobs if j.config_path == config_path and j.seed == 0]
         config = chosen[0].config()
         data = build_dataset(config.data.name, config.data.params, 0, "cpu")
-        if not hasattr(data, "centres"):
-            continue
-        rows = [(j.method, load_snapshots(Path(j.run_dir) / "samples")) for j in chosen]
         path = out / f"{dataset_label(config_path)}_samples.png"
-        scatter_rows([r for r in rows if r[1]], data.centres.numpy(), path)
+        rows = [(j.method, load_snapshots(Path(j.run_dir) / "samples")) for j in chosen]
+        rows = [r for r in rows if r[1]]
+        if not rows:
+            continue
+        if hasattr(data, "centres"):
+            scatter_rows(rows, data.centres.numpy(), path)
+        else:  # images: the last snapshot of each method, one grid per method
+            for method, snaps in rows:
+                image_grid(snaps[-1][1], out / f"{dataset_label(config_path)}_{method}_samples.png")
+            continue
         paths.append(path)
     return paths
 
