@@ -33,11 +33,14 @@ def test_resume_ends_with_identical_parameters(tmp_path):
     assert len(log_steps) == 6
 
 
-def test_resume_after_interruption_past_the_checkpoint(tmp_path):
-    """A run killed after its checkpoint (step 3) but before the next one resumes from step 3."""
-    full = Trainer(tiny_config(**{"train.steps": 6}), tmp_path / "full")
+@pytest.mark.parametrize("lr_decay", ["none", "linear"])
+def test_resume_after_interruption_past_the_checkpoint(tmp_path, lr_decay):
+    """A run killed after its checkpoint (step 3) but before the next one resumes from step 3
+    (with a learning-rate schedule too: it is a function of the step, not saved state)."""
+    schedule = {"train.lr_decay": lr_decay, "train.lr_decay_start": 0.3}
+    full = Trainer(tiny_config(**{"train.steps": 6}, **schedule), tmp_path / "full")
     full.fit(progress=False)
-    interrupted = Trainer(tiny_config(**{"train.steps": 6, "train.checkpoint_every": 3}), tmp_path / "cut")
+    interrupted = Trainer(tiny_config(**{"train.steps": 6, "train.checkpoint_every": 3}, **schedule), tmp_path / "cut")
 
     calls = 0
     original = interrupted.train_step

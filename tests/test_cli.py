@@ -90,3 +90,26 @@ def test_compare_writes_table_and_figure_and_reuses_finished_runs(tmp_path, conf
 def test_compare_rejects_unknown_method_before_training(tmp_path, config_file):
     assert main(["compare", str(config_file), "--methods", "nsgan,nosuch", "--out", str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_compare_runs_method_variants_declared_under_methods(tmp_path):
+    raw = dict(TINY, methods={"nsgan_wide": {"name": "nsgan"}, "reg_l5": {"name": "reg_gan", "geometric_weight": 5.0}})
+    config = tmp_path / "variants.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "cmp"
+    assert main(["compare", str(config), "--methods", "nsgan_wide,reg_l5", "--seeds", "1", "--workers", "1",
+                 "--out", str(out), "--no-progress", "--train.steps=2"]) == 0
+    saved = yaml.safe_load((out / "variants" / "reg_l5" / "seed0" / "config.yaml").read_text())
+    assert saved["method"]["name"] == "reg_gan" and saved["method"]["geometric_weight"] == 5.0
+    assert "| reg_l5 |" in (out / "results.md").read_text()
+
+
+def test_compare_refuses_a_run_directory_with_other_settings(tmp_path, config_file, capsys):
+    out = tmp_path / "cmp"
+    base = ["compare", str(config_file), "--methods", "nsgan", "--seeds", "1", "--workers", "1",
+            "--out", str(out), "--no-progress", "--train.steps=2"]
+    assert main(base) == 0
+    assert main(base + ["--train.lr=0.01"]) == 2
+    assert "holds a run with other settings" in capsys.readouterr().err
+    assert main(base[:-1] + ["--train.steps=4"]) == 0  # a longer budget continues the run
+    assert json.loads((out / "tiny" / "nsgan" / "seed0" / "metrics.json").read_text())["step"] == 4

@@ -19,7 +19,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from aegan.checkpoint import atomic_write_json, atomic_write_text
-from aegan.config import apply_overrides, build_config, read_yaml
+from aegan.config import ConfigError, apply_overrides, build_config, read_yaml
 
 # per metric: (column title, metric key, digits); a table shows the metrics its runs computed
 COLUMNS = {
@@ -54,24 +54,55 @@ class Job:
 
     def config(self):
         raw = apply_overrides(read_yaml(self.config_path), dict(self.overrides))
-        raw["method"] = {"name": self.method}
+        raw["method"] = method_spec(raw, self.method)
         raw.setdefault("train", {})
         raw["train"] = {**raw["train"], "seed": self.seed, "threads": 1}
         return build_config(raw)
 
 
+def method_spec(raw: dict[str, Any], label: str) -> dict[str, Any]:
+    """The ``method`` section for a column label of a comparison.
+
+    A label is a registered method name, or a variant declared under ``methods:`` with a
+    ``name`` key (``methods: {vlgan_b02: {name: vlgan, beta: 0.2}}``), so that one
+    comparison can hold several settings of one method."""
+    spec = (raw.get("methods") or {}).get(label)
+    if isinstance(spec, dict) and "name" in spec:
+        return dict(spec)
+    return {"name": label}
+
+
+def _same_run(saved: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    """Whether a run directory's config is the wanted one, up to its step budget."""
+    strip = lambda c: {**c, "train": {k: v for k, v in c["train"].items() if k != "steps"}}  # noqa: E731
+    return strip(saved) == strip(wanted)
+
+
 def run_job(job: Job) -> dict[str, Any]:
-    """Train and evaluate one (config, method, seed); reuse a finished run."""
+    """Train and evaluate one (config, method, seed); reuse a finished run, continue an
+    unfinished one, and refuse a directory that holds a run with other settings."""
+    import yaml
+
     from aegan.train import Trainer, open_run
 
     config = job.config()
-    metrics_path = Path(job.run_dir) / "metrics.json"
+    run_dir = Path(job.run_dir)
+    saved_config = run_dir / "config.yaml"
+    if saved_config.exists():
+        saved = yaml.safe_load(saved_config.read_text())
+        if not _same_run(saved, config.to_dict()):
+            raise ConfigError(f"{run_dir} holds a run with other settings than {job.method} seed {job.seed} "
+                              f"of {job.config_path}; pass another --out or delete that directory")
+    metrics_path = run_dir / "metrics.json"
     if metrics_path.exists():
         done = json.loads(metrics_path.read_text())
         if done.get("step") == config.train.steps:
             return done
-    checkpoint = Path(job.run_dir) / "checkpoints" / "last.pt"
-    trainer = open_run(job.run_dir) if checkpoint.exists() else Trainer(config, job.run_dir)
+    checkpoint = run_dir / "checkpoints" / "last.pt"
+    if checkpoint.exists():
+        trainer = open_run(run_dir, {"train.steps": config.train.steps})
+    else:
+        trainer = Trainer(config, run_dir)
     return trainer.fit(progress=False)
 
 

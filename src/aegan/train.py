@@ -73,6 +73,16 @@ def _total_grad_norm(params: list[nn.Parameter], device: torch.device) -> torch.
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
 
 
+def lr_factor(step: int, steps: int, decay: str, start: float) -> float:
+    """The multiplier of the base learning rate at ``step`` (0-based) of ``steps``."""
+    if decay == "none":
+        return 1.0
+    begin = start * steps
+    if step < begin:
+        return 1.0
+    return max(0.0, (steps - step) / max(steps - begin, 1.0))
+
+
 def snapshot_steps(steps: int, count: int) -> set[int]:
     return {max(1, round(steps * k / count)) for k in range(1, count + 1)}
 
@@ -107,6 +117,7 @@ class Trainer:
             for name, net in self.nets.items()
             if any(True for _ in net.parameters())
         }
+        self._base_lr = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
         self._params: dict[tuple[str, ...], list[nn.Parameter]] = {}
         self.step = 0
         self.train_seconds = 0.0
@@ -137,6 +148,16 @@ class Trainer:
 
     def save(self) -> None:
         save_checkpoint(self.paths.checkpoint, self.state_dict())
+
+    def apply_lr_schedule(self) -> None:
+        """Set every optimiser's learning rate for ``self.step`` (train.lr_decay)."""
+        cfg = self.config.train
+        if cfg.lr_decay == "none":
+            return
+        factor = lr_factor(self.step, cfg.steps, cfg.lr_decay, cfg.lr_decay_start)
+        for name, opt in self.optimizers.items():
+            for group, base in zip(opt.param_groups, self._base_lr[name]):
+                group["lr"] = base * factor
 
     # -- one step -----------------------------------------------------------------------------
     def _autocast(self):
@@ -172,6 +193,7 @@ class Trainer:
 
     def train_step(self) -> tuple[tuple[str, ...], list[torch.Tensor]]:
         """One step of the method: every phase in order. Returns the step's named scalars."""
+        self.apply_lr_schedule()
         scratch: dict[str, Any] = {}
         names: list[str] = []
         values: list[torch.Tensor] = []
