@@ -78,7 +78,7 @@ def test_compare_writes_table_and_figure_and_reuses_finished_runs(tmp_path, conf
             "--out", str(out), "--no-progress", "--train.steps=3"]
     assert main(args) == 0
     table = (out / "results.md").read_text()
-    assert "| gan |" in table and "| nsgan |" in table and "high-quality" in table and "2 seeds" in table
+    assert "| gan |" in table and "| nsgan |" in table and "high-quality" in table and "| gan | 2 |" in table
     assert (out / "tiny_samples.png").exists()
     results = json.loads((out / "results.json").read_text())
     assert len(results) == 4 and {r["method"] for r in results} == {"gan", "nsgan"}

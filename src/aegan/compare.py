@@ -21,9 +21,11 @@ from tqdm.auto import tqdm
 from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.config import ConfigError, apply_overrides, build_config, read_yaml
 
-# per metric: (column title, metric key, digits); a table shows the metrics its runs computed
+# per metric: (column title, metric key, digits[, "min"]); a table shows the metrics its runs
+# computed, as mean ± std over seeds, or as the worst seed's value where "min" is given
 COLUMNS = {
     "mixture": (("modes", "mixture/modes", 2), ("high-quality", "mixture/high_quality", 3),
+                ("worst seed's high-quality", "mixture/high_quality", 3, "min"),
                 ("strict modes", "mixture/strict_modes", 2), ("KL", "mixture/kl", 3)),
     "mnist_modes": (("modes", "mnist_modes/modes", 1), ("KL", "mnist_modes/kl", 3)),
     "mode_score": (("MODE score", "mode_score/mode_score", 2),),
@@ -147,27 +149,54 @@ def _mean_std(values: list[float | None], digits: int) -> str:
     return text if len(finite) == len(values) else f"{text} ({len(values) - len(finite)} n/a)"
 
 
-def table(jobs: list[Job], results: list[dict[str, Any]]) -> str:
-    """A markdown table per config: mean ± std over seeds of each column, and ms per step."""
+def _cell(values: list[float | None], digits: int, aggregate: str = "mean") -> str:
+    if aggregate == "min":
+        finite = [v for v in values if v is not None and math.isfinite(v)]
+        return f"{min(finite):.{digits}f}" if finite else "n/a"
+    return _mean_std(values, digits)
+
+
+def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, list[str]] | None = None) -> str:
+    """A markdown table per config: a row per method with its number of seeds, mean ± std
+    over seeds of each column, whether every seed found every mode, and ms per step.
+    ``extra_rows`` appends ready-made rows (published references) under a config's label."""
     lines: list[str] = []
     for config_path in dict.fromkeys(j.config_path for j in jobs):
         rows = [(j, r) for j, r in zip(jobs, results) if j.config_path == config_path]
         first = rows[0][1]
         columns = columns_for([r for _, r in rows])
-        lines += [f"### {dataset_label(config_path)}", "",
-                  f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps, "
-                  f"{len({j.seed for j, _ in rows})} seeds", ""]
-        header = ["method", *[c[0] for c in columns], "all modes in every seed", "ms/step"]
+        label = dataset_label(config_path)
+        lines += [f"### {label}", "",
+                  f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps", ""]
+        header = ["method", "seeds", *[c[0] for c in columns], "all modes in every seed", "ms/step"]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for method in dict.fromkeys(j.method for j, _ in rows):
             runs = [r for j, r in rows if j.method == method]
-            cells = [_mean_std([r["metrics"].get(key) for r in runs], d) for _, key, d in columns]
+            cells = [_cell([r["metrics"].get(c[1]) for r in runs], *c[2:]) for c in columns]
             full = [_all_modes(r) for r in runs]
             full_text = "n/a" if None in full else ("yes" if all(full) else "no")
             ms = np.mean([r["time_per_step_ms"] for r in runs])
-            lines.append(f"| {method} | " + " | ".join(cells) + f" | {full_text} | {ms:.2f} |")
+            lines.append(f"| {method} | {len(runs)} | " + " | ".join(cells) + f" | {full_text} | {ms:.2f} |")
+        for cells in (extra_rows or {}).get(label, []):
+            padded = cells + [""] * (len(header) - len(cells))
+            lines.append("| " + " | ".join(padded) + " |")
         lines.append("")
     return "\n".join(lines)
+
+
+def finished_runs(configs: list[str], out: str | Path) -> tuple[list[Job], list[dict[str, Any]]]:
+    """Every finished run under ``out`` for these configs (any labels, any seeds), in the
+    order configs -> labels (sorted) -> seeds: the input of ``table`` for runs made by
+    several ``compare`` calls into one directory."""
+    jobs, results = [], []
+    for config_path in configs:
+        for metrics_path in sorted(Path(out, dataset_label(config_path)).glob("*/seed*/metrics.json"),
+                                   key=lambda p: (p.parent.parent.name, int(p.parent.name[4:]))):
+            result = json.loads(metrics_path.read_text())
+            run_dir = metrics_path.parent
+            jobs.append(Job(config_path, run_dir.parent.name, int(run_dir.name[4:]), str(run_dir), ()))
+            results.append(result)
+    return jobs, results
 
 
 def figure(jobs: list[Job], out: Path) -> list[Path]:
