@@ -4,7 +4,6 @@ moves exactly the nets it declares; and a short run writes image snapshots and a
 
 from __future__ import annotations
 
-
 import pytest
 import torch
 
