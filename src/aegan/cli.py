@@ -31,7 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, help="output .npy file")
     s.add_argument("--seed", type=int, default=0)
 
-    e = sub.add_parser("eval", help="compute a run's metrics and write RUN_DIR/metrics.json")
+    e = sub.add_parser("eval", help="compute a run's metrics and write RUN_DIR/metrics.json "
+                                    "(extra --eval.key=value override the run's eval section)")
     e.add_argument("run_dir")
     e.add_argument("--metrics", help="comma-separated metric names (default: the run's eval.metrics)")
 
@@ -93,10 +94,15 @@ def cmd_sample(args) -> int:
     return 0
 
 
-def cmd_eval(args) -> int:
+def cmd_eval(args, overrides) -> int:
     from aegan.train import open_run
 
-    overrides = {"eval.metrics": args.metrics.split(",")} if args.metrics else {}
+    others = [key for key in overrides if not key.startswith("eval.")]
+    if others:
+        raise ConfigError(f"eval: takes only --eval.key overrides, e.g. --eval.params.third_party.sigmas=[0.5] "
+                          f"(got {', '.join(others)})")
+    if args.metrics:
+        overrides = {**overrides, "eval.metrics": args.metrics.split(",")}
     trainer = open_run(args.run_dir, overrides)
     if not trainer.config.eval.metrics:
         raise ConfigError("eval.metrics: the run names no metrics; pass --metrics NAME[,NAME]")
@@ -141,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = _parser().parse_known_args(argv)
     try:
         overrides = parse_overrides(rest)
-        if overrides and args.command not in ("train", "compare"):
+        if overrides and args.command not in ("train", "compare", "eval"):
             raise ConfigError(f"{args.command}: takes no --section.key overrides (got {', '.join(overrides)})")
         if args.command == "train":
             return cmd_train(args, overrides)
@@ -150,7 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "sample":
             return cmd_sample(args)
         if args.command == "eval":
-            return cmd_eval(args)
+            return cmd_eval(args, overrides)
         if args.command == "interpolate":
             return cmd_interpolate(args)
         return cmd_methods()

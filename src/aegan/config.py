@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_serializer
 
 from aegan.registry import Registry, UnknownName
 
@@ -34,6 +34,10 @@ class TrainConfig(Section):
     optimizer: Literal["adam", "rmsprop", "sgd"] = "adam"
     lr: float = Field(1e-3, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)
+    # learning-rate schedule, a pure function of the step (so resume needs no extra state):
+    # constant, or linear decay to 0 at `steps` starting at the fraction `lr_decay_start`
+    lr_decay: Literal["none", "linear"] = "none"
+    lr_decay_start: float = Field(0.5, ge=0, lt=1)
     seed: int = 0
     device: str = "auto"
     threads: PositiveInt | None = None  # torch intra-op threads; None leaves torch's default
@@ -63,6 +67,17 @@ class EvalConfig(Section):
     metrics: list[str] = []
     n_samples: PositiveInt = 2500
     seed: int = 1234  # seeds the evaluation sampler, independent of training
+    # metric name -> its parameters, checked by the metric's own model (``build_config``);
+    # holds the keys given, the metric's defaults fill the rest
+    params: dict[str, dict[str, Any]] = {}
+
+    @model_serializer(mode="wrap")
+    def _omit_empty_params(self, handler) -> dict[str, Any]:
+        """Leave ``params`` out when empty, so configs saved before it existed still match."""
+        out = handler(self)
+        if not self.params:
+            out.pop("params", None)
+        return out
 
 
 @dataclass(frozen=True)
@@ -149,12 +164,24 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         data=_choice("data", raw.get("data"), DATASETS, "name"),
         model=_choice("model", raw.get("model"), FAMILIES, "family", default="mlp"),
         train=_validate("train", TrainConfig, raw.get("train")),
-        eval=_validate("eval", EvalConfig, raw.get("eval")),
+        eval=_check_metrics(_validate("eval", EvalConfig, raw.get("eval")), METRICS),
     )
-    for i, metric in enumerate(cfg.eval.metrics):
-        if metric not in METRICS:
-            raise ConfigError(f"eval.metrics.{i}: unknown metric {metric!r}; accepted: {', '.join(METRICS)}")
     return cfg
+
+
+def _check_metrics(cfg: EvalConfig, metrics: Registry) -> EvalConfig:
+    """Every metric named exists; ``params.<metric>`` passes the metric's own parameter model
+    (kept as the keys given, with validated values)."""
+    for i, metric in enumerate(cfg.metrics):
+        if metric not in metrics:
+            raise ConfigError(f"eval.metrics.{i}: unknown metric {metric!r}; accepted: {', '.join(metrics)}")
+    params = {}
+    for metric, raw in cfg.params.items():
+        if metric not in metrics:
+            raise ConfigError(f"eval.params.{metric}: unknown metric; accepted: {', '.join(metrics)}")
+        checked = _validate(f"eval.params.{metric}", metrics[metric].Params, raw)
+        params[metric] = checked.model_dump(mode="json", exclude_unset=True)
+    return cfg.model_copy(update={"params": params})
 
 
 def _method_section(raw: dict[str, Any]) -> dict[str, Any]:

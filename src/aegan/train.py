@@ -24,7 +24,7 @@ from aegan.checkpoint import atomic_write_json, atomic_write_text, capture_rng, 
 from aegan.config import RunConfig, build_config
 from aegan.data import build_dataset
 from aegan.methods import METHODS, Batch, Phase
-from aegan.metrics import EvalContext, evaluate
+from aegan.metrics import EvalContext, evaluate, resolved_params
 from aegan.nets import build_factory
 from aegan.runlog import NullLog, ScalarLog
 
@@ -283,7 +283,8 @@ class Trainer:
             "step": self.step,
             "protocol": self.data.describe(),
             "time_per_step_ms": 1000 * self.train_seconds / max(self.step, 1),
-            "metrics": evaluate(ctx, self.config.eval.metrics),
+            "metric_params": resolved_params(self.config.eval.metrics, self.config.eval.params),
+            "metrics": evaluate(ctx, self.config.eval.metrics, self.config.eval.params),
         }
         atomic_write_json(self.paths.metrics, result)
         return result

@@ -6,7 +6,7 @@ import torch
 
 from aegan.data import DATASETS, build_dataset
 from aegan.metrics import METRICS, EvalContext
-from aegan.metrics.third_party import ThirdPartySettings, third_party_scores
+from aegan.metrics.third_party import ThirdPartyParams, third_party_scores
 
 
 def test_flags_a_dropped_digit_class():
@@ -18,7 +18,7 @@ def test_flags_a_dropped_digit_class():
     held = data.held_out()
     # 1,500 training images: the held-out 3s reach ~0.72 (training 3s ~0.94), so the
     # threshold is 0.6 here instead of 000's 0.8; the other digits sit at ~0.48
-    settings = ThirdPartySettings(sigmas=(0.2,), steps=400, batch_size=64, lr=1e-3, width=8, fc=32, test_draws=2,
+    settings = ThirdPartyParams(sigmas=(0.2,), steps=400, batch_size=64, lr=1e-3, width=8, fc=32, test_draws=2,
                                   threshold=0.6)
     out = third_party_scores(real.x, fake, held.x, held.y, settings, seed=0, device="cpu")
     assert out["sigma0.2/missed_modes"] == 1, out
@@ -32,7 +32,7 @@ def test_nothing_flagged_when_nothing_is_dropped():
     data = build_dataset("digits", DATASETS["digits"][0](), 0, "cpu")
     real = data.sample(None, 0)
     held = data.held_out()
-    settings = ThirdPartySettings(sigmas=(0.2,), steps=200, batch_size=64, lr=1e-3, width=8, fc=32, test_draws=2,
+    settings = ThirdPartyParams(sigmas=(0.2,), steps=200, batch_size=64, lr=1e-3, width=8, fc=32, test_draws=2,
                                   threshold=0.6)
     out = third_party_scores(real.x, data.sample(1500, 1).x, held.x, held.y, settings, seed=0, device="cpu")
     assert out["sigma0.2/missed_modes"] == 0, out

@@ -77,3 +77,35 @@ def test_generator_keeps_separate_bn_statistics_per_source():
 def test_conv_family_rejects_vectors():
     with pytest.raises(ValueError, match="image data"):
         _factory("conv", (2,))
+
+
+def _encoder_only_generator():
+    """A generator trained (in train mode) on encoder batches only, as AE and GAN+AE train it."""
+    torch.manual_seed(0)
+    g = _factory("conv", (1, 8, 8), width=4, fc=8, latent_dim=3).generator().train()
+    for _ in range(3):
+        g(5 + 3 * torch.randn(64, 3), source="encoder")
+    return g.eval()
+
+
+def test_a_source_never_trained_samples_with_the_trained_statistics():
+    g = _encoder_only_generator()
+    bns = [m for m in g.modules() if isinstance(m, SourceBatchNorm)]
+    assert all(int(b.batches_prior) == 0 and int(b.batches_encoder) == 3 for b in bns)
+    z = torch.randn(16, 3)
+    # before the fix G(z) normalised with the untouched (0, 1) prior statistics
+    assert torch.equal(g(z), g(z, source="encoder"))
+    for bn in bns:
+        mean, var = bn.statistics("prior")
+        assert torch.equal(mean, bn.running_mean_encoder) and torch.equal(var, bn.running_var_encoder)
+
+
+def test_checkpoints_without_batch_counters_still_load():
+    g = _encoder_only_generator()
+    old = {k: v for k, v in g.state_dict().items() if ".batches_" not in k}
+    fresh = _factory("conv", (1, 8, 8), width=4, fc=8, latent_dim=3).generator()
+    fresh.load_state_dict(old)
+    counts = {k: int(v) for k, v in fresh.state_dict().items() if ".batches_" in k}
+    assert counts and all(v == (k.endswith("_encoder")) for k, v in counts.items())
+    z = torch.randn(8, 3)
+    assert torch.equal(fresh.eval()(z), g(z))

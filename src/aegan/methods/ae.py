@@ -6,6 +6,9 @@ E(x) match the prior, so that G(z), z ~ N(0, I), is a generative model.
 
 from __future__ import annotations
 
+from typing import Literal
+
+import torch
 from pydantic import NonNegativeFloat, PositiveFloat
 
 from aegan import regularizers as reg
@@ -20,11 +23,14 @@ class AEConfig(MethodConfig):
     latent_weight: weight of -log D_z(E(x)) in the encoder's loss. The paper does not give
       it (000 App. C only says "an extra discriminator on z"); 1 (AAE's equal weighting).
     distance: squared l2 (000 App. C: "measured by l2-norm").
+    prior: p(z) that D_z matches and samples come from. 000 App. C: "We set the prior
+      distribution of z as uniform distribution" (on [-1, 1]^d here); "normal" is N(0, I).
     """
 
     reconstruction_weight: PositiveFloat = 1.0
     latent_weight: NonNegativeFloat = 1.0
     distance: reg.Distance = "squared_l2"
+    prior: Literal["uniform", "normal"] = "uniform"
 
 
 @register
@@ -45,6 +51,13 @@ class AE(Method):
             "latent_discriminator": lambda: factory.latent_mlp(self.latent_dim, 1),
         }
         return {name: builders[name]() for name in self.nets}
+
+    def prior(self, n: int, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z ~ U[-1, 1]^d (000 App. C) or N(0, I), as ``config.prior`` says."""
+        if self.config.prior == "normal":
+            return super().prior(n, like, generator)
+        u = torch.rand(n, self.latent_dim, device=like.device, dtype=like.dtype, generator=generator)
+        return 2 * u - 1
 
     def autoencoder_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         """000 Algorithm 1 lines 6/13: E and G on lambda * reconstruction (+ latent matching)."""

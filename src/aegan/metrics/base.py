@@ -1,11 +1,19 @@
-"""The metric contract and registry: ``evaluate(context, names) -> {name: value}``."""
+"""The metric contract and registry: ``evaluate(context, names, params) -> {name: value}``.
+
+Each registry entry is a ``Metric``: a function of the context and the metric's own
+parameters, and the frozen pydantic model of those parameters (``MetricParams`` or a
+subclass), which rejects unknown keys. ``eval.params.<metric>`` in a run config sets them;
+the defaults are the protocol the metric always used.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 import torch
+from pydantic import BaseModel, ConfigDict, PositiveInt
 
 from aegan.registry import Registry
 
@@ -20,22 +28,62 @@ class EvalContext:
     seed: int = 0
 
 
-MetricFn = Callable[[EvalContext], dict[str, float | None]]
-METRICS: Registry[MetricFn] = Registry("metric")
+class MetricParams(BaseModel):
+    """Parameters every metric accepts; subclasses add the metric's own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    n_samples: PositiveInt | None = None  # generated samples for this metric; None: eval.n_samples
 
 
-def register_metric(name: str):
+MetricFn = Callable[[EvalContext, Any], dict[str, float | None]]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric: ``fn(context, params)`` and its parameter model ``Params``."""
+
+    fn: MetricFn
+    Params: type[MetricParams] = MetricParams
+
+    def params(self, raw: Mapping[str, Any] | MetricParams | None = None) -> MetricParams:
+        """Validated parameters (a dict, a model instance or None for the defaults)."""
+        return self.Params.model_validate(raw if raw is not None else {})
+
+    def __call__(self, context: EvalContext, params: Mapping[str, Any] | MetricParams | None = None):
+        p = self.params(params)
+        if p.n_samples is not None:
+            context = dataclasses.replace(context, n_samples=p.n_samples)
+        return self.fn(context, p)
+
+
+METRICS: Registry[Metric] = Registry("metric")
+
+
+def register_metric(name: str, params: type[MetricParams] = MetricParams):
+    """Decorator: register ``fn(context, params)`` under ``name`` with its parameter model."""
+
     def wrap(fn: MetricFn) -> MetricFn:
-        METRICS.add(name, fn)
+        METRICS.add(name, Metric(fn, params))
         return fn
 
     return wrap
 
 
-def evaluate(context: EvalContext, names: list[str]) -> dict[str, float | None]:
-    """Run every named metric; keys are ``<metric>/<value>``."""
+def evaluate(context: EvalContext, names: list[str],
+             params: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, float | None]:
+    """Run every named metric with its parameters (``params[name]``, defaults where
+    absent); keys are ``<metric>/<value>``."""
+    params = params or {}
     out: dict[str, float | None] = {}
     for name in names:
-        for key, value in METRICS[name](context).items():
+        for key, value in METRICS[name](context, params.get(name)).items():
             out[f"{name}/{key}"] = value
     return out
+
+
+def resolved_params(names: list[str], params: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, dict]:
+    """Every parameter each named metric runs with, defaults filled in, as JSON values:
+    what a result records so that it can be reproduced."""
+    params = params or {}
+    return {name: METRICS[name].params(params.get(name)).model_dump(mode="json") for name in names}

@@ -8,10 +8,17 @@ high-quality sample. The strict count asks a mode to receive at least
 
 from __future__ import annotations
 
-
 import torch
+from pydantic import Field, PositiveFloat
 
-from aegan.metrics.base import EvalContext, register_metric
+from aegan.metrics.base import EvalContext, MetricParams, register_metric
+
+
+class MixtureParams(MetricParams):
+    """High quality within ``k_std`` stds; a strict mode gets ``strict_fraction`` of its share."""
+
+    k_std: PositiveFloat = 3.0
+    strict_fraction: float = Field(0.1, gt=0, le=1)
 
 
 def mixture_scores(
@@ -47,11 +54,10 @@ def mixture_scores(
     }
 
 
-@register_metric("mixture")
-def mixture_metric(ctx: EvalContext) -> dict[str, float | None]:
+@register_metric("mixture", MixtureParams)
+def mixture_metric(ctx: EvalContext, p: MixtureParams) -> dict[str, float | None]:
     data = ctx.dataset
     if not hasattr(data, "centres"):
         raise ValueError("metric 'mixture' needs a Gaussian-mixture dataset (mixture, ring8, grid25)")
-    return mixture_scores(ctx.generate(ctx.n_samples), data.centres, data.std, data.weights)
-
-
+    return mixture_scores(ctx.generate(ctx.n_samples), data.centres, data.std, data.weights, p.k_std,
+                          p.strict_fraction)

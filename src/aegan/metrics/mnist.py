@@ -9,7 +9,8 @@ always against uniform). Per-position digit histograms ``pos{k}/digit{d}``.
 ``mode_score`` -- the MODE score (001 Eq. 4) with the classifier Inception score (001 Eq.
 3) beside it; ``classifier_is`` -- that Inception score alone. On MNIST the labels are the
 10 digits; on three-digit data the 1000 modes, p(y|x) the product of the three digits'
-softmaxes. Natural logarithms throughout.
+softmaxes. Natural logarithms throughout. Each takes ``n_samples`` as its one parameter
+(``eval.params.<metric>.n_samples``; default ``eval.n_samples``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from aegan.metrics.base import EvalContext, register_metric
+from aegan.metrics.base import EvalContext, MetricParams, register_metric
 from aegan.metrics.classifier import digit_probabilities
 
 
@@ -59,7 +60,7 @@ def three_digit_mode_scores(dataset, x: Tensor) -> dict[str, float]:
 
 
 @register_metric("mnist_modes")
-def mnist_modes(ctx: EvalContext) -> dict[str, float]:
+def mnist_modes(ctx: EvalContext, p: MetricParams) -> dict[str, float]:
     dataset = _three_digit(ctx, "mnist_modes")
     return three_digit_mode_scores(dataset, ctx.generate(ctx.n_samples))
 
@@ -118,10 +119,10 @@ def _scores(ctx: EvalContext, metric: str) -> dict[str, float]:
 
 
 @register_metric("mode_score")
-def mode_score(ctx: EvalContext) -> dict[str, float]:
+def mode_score(ctx: EvalContext, p: MetricParams) -> dict[str, float]:
     return _scores(ctx, "mode_score")
 
 
 @register_metric("classifier_is")
-def classifier_is(ctx: EvalContext) -> dict[str, float]:
+def classifier_is(ctx: EvalContext, p: MetricParams) -> dict[str, float]:
     return {"inception_score": _scores(ctx, "classifier_is")["inception_score"]}

@@ -3,42 +3,63 @@
 A fresh discriminator, not used to train the generator, learns real (label 1) vs generated
 (label 0) with zero-mean Gaussian noise of std sigma added to its inputs (so that it cannot
 separate the two perfectly and its output estimates p_d / (p_d + p_g) of the smoothed
-densities). It is then applied to held-out real data: a real point with output > 0.8 lies
-on a missing mode. Reported per sigma: the number and share of such points (001 Tables 3,
-4) and, where labels exist, the modes whose mean output over their held-out points exceeds
-0.8 (000 Table 2: "the expectation of discriminator outputs from certain mode").
+densities). It is then applied to held-out real data: a real point with output > 0.8
+(``threshold``) lies on a missing mode. Reported per sigma: the number and share of such
+points (001 Tables 3, 4) and, where labels exist, the modes whose mean output over their
+held-out points exceeds 0.8 (000 Table 2: "the expectation of discriminator outputs from
+certain mode").
 
 Choices written down: the held-out points also get input noise (the net only ever saw
 noisy inputs), and their output is the mean probability over ``test_draws`` noise draws.
 The discriminator is 000 Table 3's conv layout without batch norm (so outputs do not depend
 on the batch), at width ``width``; vectors get an MLP.
+
+Every setting is a parameter (``eval.params.third_party`` in a run config, see
+``ThirdPartyParams``); ``third_party_fast`` is the same metric with cheaper defaults.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
+from pydantic import Field, NonNegativeFloat, PositiveFloat, PositiveInt, field_validator
 from torch import Tensor, nn
 
-from aegan.metrics.base import EvalContext, register_metric
+from aegan.metrics.base import EvalContext, MetricParams, register_metric
 
 
-@dataclass(frozen=True)
-class ThirdPartySettings:
-    sigmas: tuple[float, ...] = (0.25, 0.5)
-    steps: int = 1000
-    batch_size: int = 64
-    lr: float = 2e-4
-    threshold: float = 0.8
-    width: int = 32
-    fc: int = 256
-    test_draws: int = 4
-    held_out: int | None = None  # held-out real points; None: the dataset's default
+class ThirdPartyParams(MetricParams):
+    """000 Sec. 4.2's protocol: a noisy D per sigma, outputs > ``threshold`` flag missing modes."""
+
+    sigmas: tuple[NonNegativeFloat, ...] = Field((0.25, 0.5), min_length=1)
+    steps: PositiveInt = 1000
+    batch_size: PositiveInt = 64
+    lr: PositiveFloat = 2e-4
+    threshold: float = Field(0.8, gt=0, lt=1)
+    width: PositiveInt = 32
+    fc: PositiveInt = 256
+    test_draws: PositiveInt = 4
+    held_out: PositiveInt | None = None  # held-out real points; None: the dataset's default
+
+    @field_validator("sigmas")
+    @classmethod
+    def _distinct(cls, v: tuple[float, ...]) -> tuple[float, ...]:
+        if len(set(v)) != len(v):
+            raise ValueError("sigmas must be distinct")
+        return v
 
 
-def _make_discriminator(shape: tuple[int, ...], s: ThirdPartySettings) -> nn.Module:
+class ThirdPartyFastParams(ThirdPartyParams):
+    """A cheap preset for the reduced-scale CPU configs: one sigma, a narrow net, 300 steps."""
+
+    sigmas: tuple[NonNegativeFloat, ...] = Field((0.5,), min_length=1)
+    steps: PositiveInt = 300
+    width: PositiveInt = 16
+    fc: PositiveInt = 128
+    test_draws: PositiveInt = 2
+
+
+def _make_discriminator(shape: tuple[int, ...], s: ThirdPartyParams) -> nn.Module:
     if len(shape) == 3:
         from aegan.nets.conv import ConvConfig, ConvDiscriminator
 
@@ -48,7 +69,7 @@ def _make_discriminator(shape: tuple[int, ...], s: ThirdPartySettings) -> nn.Mod
     return MLPDiscriminator(flat_dim(shape), s.fc, 2)
 
 
-def train_noisy_discriminator(real: Tensor, fake: Tensor, sigma: float, s: ThirdPartySettings, seed: int,
+def train_noisy_discriminator(real: Tensor, fake: Tensor, sigma: float, s: ThirdPartyParams, seed: int,
                               device: torch.device) -> nn.Module:
     """A fresh D trained on noisy real (1) vs noisy generated (0) samples."""
     torch.manual_seed(seed)
@@ -81,7 +102,7 @@ def noisy_outputs(d: nn.Module, x: Tensor, sigma: float, draws: int, device: tor
 
 
 def third_party_scores(real: Tensor, fake: Tensor, held_x: Tensor, held_y: Tensor | None,
-                       settings: ThirdPartySettings = ThirdPartySettings(), seed: int = 0,
+                       settings: ThirdPartyParams = ThirdPartyParams(), seed: int = 0,
                        device: str | torch.device | None = None) -> dict[str, float]:
     """Per sigma: held-out real points (and labelled modes) the discriminator calls real (> threshold)."""
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -115,19 +136,15 @@ def per_mode_outputs(d: nn.Module, held_x: Tensor, held_y: Tensor, sigma: float,
     return torch.bincount(held_y, weights=p, minlength=n) / counts
 
 
-def third_party_metric(settings: ThirdPartySettings):
-    def metric(ctx: EvalContext) -> dict[str, float]:
-        data = ctx.dataset
-        if not hasattr(data, "sample") or not hasattr(data, "held_out"):
-            raise ValueError("metric 'third_party' needs a dataset with held-out real data (image datasets)")
-        real = data.sample(ctx.n_samples, ctx.seed)
-        held = data.held_out(settings.held_out, ctx.seed + 1)
-        return third_party_scores(real.x, ctx.generate(ctx.n_samples), held.x, held.y, settings, ctx.seed)
-
-    return metric
+def third_party_metric(ctx: EvalContext, p: ThirdPartyParams) -> dict[str, float]:
+    """Fresh noisy discriminators on ``n_samples`` real vs generated samples, scored on held-out data."""
+    data = ctx.dataset
+    if not hasattr(data, "sample") or not hasattr(data, "held_out"):
+        raise ValueError("metric 'third_party' needs a dataset with held-out real data (image datasets)")
+    real = data.sample(ctx.n_samples, ctx.seed)
+    held = data.held_out(p.held_out, ctx.seed + 1)
+    return third_party_scores(real.x, ctx.generate(ctx.n_samples), held.x, held.y, p, ctx.seed)
 
 
-register_metric("third_party")(third_party_metric(ThirdPartySettings()))
-# a cheap preset for the reduced-scale CPU configs: one sigma, a narrow net, 300 steps
-register_metric("third_party_fast")(third_party_metric(ThirdPartySettings(sigmas=(0.5,), steps=300, width=16, fc=128,
-                                                                          test_draws=2)))
+register_metric("third_party", ThirdPartyParams)(third_party_metric)
+register_metric("third_party_fast", ThirdPartyFastParams)(third_party_metric)
