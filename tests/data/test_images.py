@@ -118,3 +118,18 @@ def test_config_rejects_unknown_keys():
         tiny_config(**{"data": {"name": "digits", "colour": True}})
     with pytest.raises(ConfigError, match="data.digit_weights"):
         tiny_config(**{"data": {"name": "stacked_mnist", "digit_weights": [1, 2]}})
+
+
+def test_fashion_reads_torchvision_layout_with_labels_and_range(tmp_path):
+    raw = tmp_path / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    rng = np.random.default_rng(1)
+    x, y = rng.integers(0, 256, (40, 28, 28)), np.arange(40) % 10
+    for stem, array in (("train-images-idx3-ubyte", x), ("train-labels-idx1-ubyte", y),
+                        ("t10k-images-idx3-ubyte", x[:8]), ("t10k-labels-idx1-ubyte", y[:8])):
+        _write_idx(raw / f"{stem}.gz", array)
+    data = _build("fashion_mnist", root=str(tmp_path), split="train+valid", classes=[3, 4])
+    batch = data.next_batch(16)
+    assert data.shape == (1, 28, 28) and batch.x.shape == (16, 1, 28, 28)
+    assert 0 <= batch.x.min() and batch.x.max() <= 1 and set(batch.y.tolist()) <= {3, 4}
+    assert len(data.images) == 8  # the 40 training images hold four of each class
