@@ -18,9 +18,11 @@ from aegan.methods.base import Batch, Nets, Phase, Scratch, discriminate, record
 class GANAEConfig(AEConfig):
     """Defaults tuned on the 2D mixtures (configs/toy).
 
-    reconstruction_weight: lambda of Eq. 3. The paper's 100 is for images, where L sums
-      ~1000 pixels; a 2D sample's error is ~1e-3 of that, so lambda = 100 keeps the
-      reconstruction gradient comparable to the adversarial one (tuned: 100).
+    reconstruction_weight: lambda of Eq. 3 on our error, which sums over data dimensions.
+      The paper's lambda = 100 reads as 100 on a per-pixel mean: on a sum over 2,352
+      pixels it makes the reconstruction gradient ~1000x the latent discriminator's and
+      E(x) never matches the prior, so the image configs set 100 / pixels. On 2D data
+      (two dimensions) 100 is used as is.
     generator_loss: "minimax" is Eq. 3's log(1 - D(H(x))); "nonsaturating" uses
       -log D(H(x)), which keeps its gradient when D wins.
     """
