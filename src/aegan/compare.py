@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from tqdm.auto import tqdm
 
 from aegan.checkpoint import atomic_write_json, atomic_write_text
@@ -83,8 +84,6 @@ def _same_run(saved: dict[str, Any], wanted: dict[str, Any]) -> bool:
 def run_job(job: Job) -> dict[str, Any]:
     """Train and evaluate one (config, method, seed); reuse a finished run, continue an
     unfinished one, and refuse a directory that holds a run with other settings."""
-    import yaml
-
     from aegan.train import Trainer, open_run
 
     config = job.config()
