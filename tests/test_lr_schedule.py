@@ -33,3 +33,29 @@ def test_bad_schedule_values_are_config_errors():
         tiny_config(**{"train.lr_decay": "cosine"})
     with pytest.raises(ConfigError, match="train.lr_decay_start"):
         tiny_config(**{"train.lr_decay_start": 1.0})
+
+
+def _decaying_run(tmp_path, steps):
+    from aegan.train import open_run
+
+    run_dir = tmp_path / "run"
+    Trainer(tiny_config(**{"train.steps": steps, "train.lr_decay": "linear", "train.lr_decay_start": 0.5,
+                           "train.checkpoint_every": steps}), run_dir).fit(progress=False)
+    return run_dir, open_run
+
+
+def test_a_longer_budget_past_the_decay_start_is_refused(tmp_path):
+    from aegan.config import ConfigError
+
+    run_dir, open_run = _decaying_run(tmp_path, 4)  # steps 2 and 3 ran at decayed rates
+    with pytest.raises(ConfigError, match="past the start of its learning-rate decay"):
+        open_run(run_dir, {"train.steps": 8})
+    assert open_run(run_dir, {"train.steps": 4}).step == 4  # the same budget still opens
+
+
+def test_a_longer_budget_before_any_decay_continues(tmp_path):
+    from aegan.train import check_schedule_unchanged
+
+    config = tiny_config(**{"train.steps": 10, "train.lr_decay": "linear", "train.lr_decay_start": 0.5})
+    longer = tiny_config(**{"train.steps": 20, "train.lr_decay": "linear", "train.lr_decay_start": 0.5})
+    check_schedule_unchanged(config.train, longer.train, done=5)  # steps 0-4 ran at the full rate in both

@@ -303,7 +303,26 @@ def open_run(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> Tr
         from aegan.config import ConfigError
 
         raise ConfigError(f"{paths.root}: not a run directory (no config.yaml); pass the directory `aegan train` wrote")
+    saved = build_config(read_yaml(paths.config))
     config = build_config(apply_overrides(read_yaml(paths.config), overrides or {}))
     trainer = Trainer(config, run_dir)
     trainer.load_state_dict(load_checkpoint(paths.checkpoint))
+    check_schedule_unchanged(saved.train, config.train, trainer.step)
     return trainer
+
+
+def check_schedule_unchanged(saved, wanted, done: int) -> None:
+    """Refuse a new step budget that would have given the ``done`` steps other learning rates.
+
+    With ``lr_decay: linear`` the decay starts at a fraction of ``train.steps``, so a longer
+    budget is exact only while the run has not yet reached either schedule's decay."""
+    from aegan.config import ConfigError
+
+    if saved.steps == wanted.steps or saved.lr_decay == "none":
+        return
+    if any(lr_factor(s, saved.steps, saved.lr_decay, saved.lr_decay_start)
+           != lr_factor(s, wanted.steps, wanted.lr_decay, wanted.lr_decay_start) for s in range(done)):
+        raise ConfigError(
+            f"train.steps {saved.steps} -> {wanted.steps}: the run is at step {done}, past the start of its "
+            f"learning-rate decay (train.lr_decay: {saved.lr_decay}), so continuing would not equal a run trained for "
+            f"{wanted.steps} steps from the start; train a new run (another --out or run directory)")
