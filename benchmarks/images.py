@@ -83,17 +83,18 @@ def _header(first) -> list[str]:
             f"classifier: sha256 `{CLASSIFIER_SHA256}` (MNIST test accuracy {TEST_ACCURACY:.4f})", ""]
 
 
-def real_data_row(config_path: str) -> str:
-    """The protocol applied to real stacked MNIST samples (the ceiling a model can reach)."""
-    from aegan.compare import Job
+def real_data_row(job) -> str:
+    """The protocol (``job``'s data and eval.n_samples) applied to real stacked MNIST samples:
+    the ceiling a model can reach."""
     from aegan.data import build_dataset
-    from aegan.metrics.mnist import product_scores, three_digit_mode_scores, digits_of
+    from aegan.metrics.mnist import digits_of, product_scores, three_digit_mode_scores
 
-    config = Job(config_path, "nsgan", 0, "", ()).config()
+    config = job.config()
     data = build_dataset(config.data.name, config.data.params, 0, "cpu")
     x = data.sample(config.eval.n_samples, seed=12345).x
-    modes = three_digit_mode_scores(data, x)
-    scores = product_scores(digits_of(data, x)[0], data.mode_weights)
+    probs, digits = digits_of(data, x)
+    modes = three_digit_mode_scores(data, x, digits)
+    scores = product_scores(probs, data.mode_weights)
     return (f"| real data ({config.eval.n_samples} samples) | {modes['modes']:.0f} | {modes['kl']:.3f} | "
             f"{scores['mode_score']:.2f} | {scores['inception_score']:.1f} | - | - |")
 
@@ -101,10 +102,10 @@ def real_data_row(config_path: str) -> str:
 def stacked_table(jobs, results) -> str:
     lines = ["## Stacked MNIST: modes captured (of 1000) and KL(p_generated || p_data)", ""]
     for config_path, by_method in _group(jobs, results).items():
-        first = next(iter(by_method.values()))[0][1]
+        first_job, first = next(iter(by_method.values()))[0]
         lines += [f"### {Path(config_path).stem}", "", *_header(first)]
         head = ["method", "modes", "KL", "MODE score", "IS (1000 classes)", "seeds", "ms/step"]
-        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), real_data_row(config_path)]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), real_data_row(first_job)]
         for method, runs in by_method.items():
             m = [r["metrics"] for _, r in runs]
             lines.append("| " + " | ".join([

@@ -49,8 +49,11 @@ def mode_histogram_scores(modes: Tensor, data_weights: Tensor, num_modes: int = 
             "total_modes": float(num_modes)}
 
 
-def three_digit_mode_scores(dataset, x: Tensor) -> dict[str, float]:
-    _, digits = digits_of(dataset, x)
+def three_digit_mode_scores(dataset, x: Tensor, digits: Tensor | None = None) -> dict[str, float]:
+    """Mode histogram scores and per-position digit histograms of samples ``x`` (``digits``:
+    their (n, 3) classified digits, when the caller already has them)."""
+    if digits is None:
+        _, digits = digits_of(dataset, x)
     out = mode_histogram_scores(dataset.mode_id(digits), dataset.mode_weights, dataset.num_modes)
     for k in range(3):
         hist = torch.bincount(digits[:, k], minlength=10).double() / len(x)
