@@ -47,3 +47,17 @@ def test_images_benchmark_accepts_overrides_and_records_the_classifier(tmp_path)
     assert record["step"] == 2
     table = (tmp_path / "img" / "stacked_cpu.md").read_text()
     assert "| nsgan |" in table and "| real data (64 samples) |" in table  # the overrides reach the real-data row
+
+
+def test_toy2d_method_groups_expand_to_every_registered_method():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import toy2d
+    finally:
+        sys.path.pop(0)
+    from aegan.methods import METHODS
+
+    assert toy2d.expand_methods("vlgan,baselines")[:2] == ["vlgan", "gan"]
+    assert len(toy2d.expand_methods("baselines,gan")) == len(toy2d.BASELINES)  # no duplicates
+    # every registered method is in the 2D benchmark (mnist-only or image-only methods would be listed here)
+    assert set(METHODS) == set(toy2d.expand_methods("all"))
