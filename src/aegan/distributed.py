@@ -53,6 +53,14 @@ class Context:
             for tensor in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(tensor.data, src=0)
 
+    def gather(self, obj):
+        """Every rank's ``obj`` (tensors and plain containers), in rank order, on every rank."""
+        if not self.active:
+            return [obj]
+        out = [None] * self.world_size
+        dist.all_gather_object(out, obj)
+        return out
+
     def barrier(self) -> None:
         if self.active:
             dist.barrier()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -123,31 +124,56 @@ class Trainer:
         self.train_seconds = 0.0
 
     # -- state ------------------------------------------------------------------------------
+    def _rank_state(self) -> dict[str, Any]:
+        """What differs between ranks: RNG streams, the data sampler, the method's state."""
+        return {"method": self.method.state_dict(), "data": self.data.state_dict(), "rng": capture_rng()}
+
     def state_dict(self) -> dict[str, Any]:
-        return {
+        """The checkpoint. Under torchrun every rank must call it (it gathers each rank's
+        ``_rank_state`` into ``ranks``, so that a resume on as many ranks is exact)."""
+        own = self._rank_state()
+        state = {
             "step": self.step,
             "train_seconds": self.train_seconds,
             "nets": {k: v.state_dict() for k, v in self.nets.items()},
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
-            "method": self.method.state_dict(),
-            "data": self.data.state_dict(),
-            "rng": capture_rng(),
+            **own,
             "config": self.config.to_dict(),
         }
+        if self.dist.active:
+            state["ranks"] = self.dist.gather(own)
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         for name, net in self.nets.items():
             net.load_state_dict(state["nets"][name])
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
-        self.method.load_state_dict(state["method"])
-        self.data.load_state_dict(state["data"])
-        restore_rng(state["rng"])
+        own = self._saved_rank_state(state)
+        self.method.load_state_dict(own["method"])
+        if "rng" in own:  # a rank without its own saved streams keeps its fresh ones
+            self.data.load_state_dict(own["data"])
+            restore_rng(own["rng"])
         self.step = int(state["step"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
 
+    def _saved_rank_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """This rank's part of a checkpoint: its own entry of ``ranks`` when the checkpoint
+        was written by as many ranks; otherwise rank 0's state on rank 0 (exact for a
+        single process), and on other ranks rank 0's method state only, with a warning."""
+        ranks = state.get("ranks") or [state]
+        if len(ranks) == self.dist.world_size:
+            return ranks[self.dist.rank]
+        if self.dist.is_main:
+            warnings.warn(f"checkpoint written by {len(ranks)} rank(s), resumed on {self.dist.world_size}: "
+                          "training continues, but not exactly as the original run would have", stacklevel=3)
+        return ranks[0] if self.dist.is_main else {"method": ranks[0]["method"]}
+
     def save(self) -> None:
-        save_checkpoint(self.paths.checkpoint, self.state_dict())
+        """Write the checkpoint (rank 0). Under torchrun every rank must call it."""
+        state = self.state_dict()
+        if self.dist.is_main:
+            save_checkpoint(self.paths.checkpoint, state)
 
     def apply_lr_schedule(self) -> None:
         """Set every optimiser's learning rate for ``self.step`` (train.lr_decay)."""
@@ -239,8 +265,8 @@ class Trainer:
                 self.train_seconds += time.perf_counter() - started
                 if main and self.step in snaps:
                     self.save_snapshot()
-                if main and checkpoint_due:
-                    self.save()
+                if checkpoint_due:
+                    self.save()  # every rank: the checkpoint gathers each rank's RNG state
         finally:
             bar.close()
             log.close()
