@@ -1,4 +1,5 @@
-"""Data parallelism on the CPU (Gloo): two ranks stay identical and only rank 0 writes."""
+"""Data parallelism on the CPU (Gloo): two ranks stay identical, agree on batch-derived method
+state, resume exactly, and only rank 0 writes."""
 
 import os
 import socket
@@ -22,11 +23,13 @@ def _worker(rank, world, port, run_dir, out_dir):
     torch.set_num_threads(1)
     from aegan.train import Trainer
 
-    trainer = Trainer(tiny_config(**{"train.steps": 4}), run_dir)
+    # GAN+AE+alpha_L with a tiny alpha: stage 2 from the second step, alpha_L = alpha * error,
+    # a method state that follows a batch statistic (it must agree across ranks)
+    trainer = Trainer(tiny_config(**{"train.steps": 4, "method.name": "gan_ae_decay", "method.alpha": 1e-3}), run_dir)
     first_batch = trainer.data.next_batch(4).x
     trainer.fit(progress=False)
-    torch.save({"params": [p.detach() for p in trainer.nets.parameters()], "batch": first_batch},
-               os.path.join(out_dir, f"rank{rank}.pt"))
+    torch.save({"params": [p.detach() for p in trainer.nets.parameters()], "batch": first_batch,
+                "alpha_l": torch.tensor(trainer.method.decay.alpha_l)}, os.path.join(out_dir, f"rank{rank}.pt"))
     dist.destroy_process_group()
 
 
@@ -37,6 +40,7 @@ def test_two_ranks_stay_in_sync(tmp_path):
     assert not torch.equal(r0["batch"], r1["batch"]), "ranks must draw different batches"
     for a, b in zip(r0["params"], r1["params"]):
         torch.testing.assert_close(a, b, rtol=0, atol=0)
+    assert r0["alpha_l"] > 0 and r0["alpha_l"] == r1["alpha_l"]  # from the error of the all-rank batch
     assert (run_dir / "checkpoints" / "last.pt").exists() and (run_dir / "metrics.json").exists()
 
 

@@ -53,6 +53,14 @@ class Context:
             for tensor in list(module.parameters()) + list(module.buffers()):
                 dist.broadcast(tensor.data, src=0)
 
+    def mean(self, value: torch.Tensor) -> torch.Tensor:
+        """The mean of ``value`` over ranks (a new tensor; ``value`` itself is unchanged)."""
+        if not self.active:
+            return value
+        total = value.detach().clone()
+        dist.all_reduce(total)
+        return total / self.world_size
+
     def gather(self, obj):
         """Every rank's ``obj`` (tensors and plain containers), in rank order, on every rank."""
         if not self.active:

@@ -102,6 +102,8 @@ class Trainer:
         rank_seed = train.seed + 10007 * self.dist.rank  # each rank its own batches and z
         self.data = build_dataset(config.data.name, config.data.params, rank_seed, self.device)
         self.method = METHODS[config.method.name](config.method.params, config.model.params.latent_dim)
+        if self.dist.active:
+            self.method.batch_mean = self.dist.mean  # batch statistics of the method's state: over all ranks
         factory = build_factory(config.model.name, config.model.params, self.data.shape)
         self.nets = nn.ModuleDict(self.method.build_nets(factory)).to(self.device)
         if self.dist.active:

@@ -83,6 +83,13 @@ class Method:
     def phases(self, step: int) -> Sequence[Phase]:
         raise NotImplementedError
 
+    # -- statistics of the whole batch under data parallelism ----------------------------
+    def batch_mean(self, value: Tensor) -> Tensor:
+        """The mean of a per-batch statistic over every rank's batch; the training loop
+        replaces this identity under torchrun. A method whose state follows a batch
+        statistic (BEGAN's k_t, alpha_L) reads it through this, so ranks agree on it."""
+        return value
+
     # -- state that belongs in checkpoints ---------------------------------------------
     def state_dict(self) -> dict[str, Any]:
         return {}

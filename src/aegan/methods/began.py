@@ -73,7 +73,8 @@ class BEGAN(Method):
         if self._real_loss is None or self._fake_loss is None:
             return
         c = self.config
-        self.k = energy.began_k_update(self.k, float(self._real_loss), float(self._fake_loss), c.gamma, c.lambda_k)
+        real, fake = (float(self.batch_mean(v)) for v in (self._real_loss, self._fake_loss))
+        self.k = energy.began_k_update(self.k, real, fake, c.gamma, c.lambda_k)
         self._real_loss = self._fake_loss = None
 
     def phases(self, step: int):

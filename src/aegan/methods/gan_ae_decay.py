@@ -45,7 +45,8 @@ class GANAEDecay(GANAE):
     def autoencoder_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         terms = super().autoencoder_terms(nets, batch, scratch)
         stage = self.decay.stage
-        scratch["alpha_l"] = self.decay.observe(scratch["recon_error"])  # line 12 (or line 8's test)
+        error = self.batch_mean(scratch["recon_error"].detach())  # the error of the whole (all-rank) batch
+        scratch["alpha_l"] = self.decay.observe(error)  # line 12 (or line 8's test)
         record(scratch, stage=stage, alpha_l=scratch["alpha_l"])
         return terms
 
