@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, field_validator, model_serializer
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError, field_validator,
+                      model_serializer, model_validator)
 
 from aegan.registry import Registry, UnknownName
 
@@ -47,6 +48,28 @@ class TrainConfig(Section):
     tensorboard: bool = True
     amp: bool = False  # bf16 autocast on CUDA
     compile: bool = False  # torch.compile the nets
+    # instance noise as a regulariser of any method: N(0, sigma_t^2) added to every input of
+    # the method's data-space discriminators in training, sigma_t = instance_noise * max(0,
+    # 1 - step / instance_noise_steps) (aegan.noise); 0 turns it off
+    instance_noise: float = Field(0.0, ge=0)
+    instance_noise_steps: NonNegativeInt = 0
+
+    @model_validator(mode="after")
+    def _noise_schedule(self) -> "TrainConfig":
+        if self.instance_noise > 0 and self.instance_noise_steps == 0:
+            raise ValueError("instance_noise_steps must be > 0 when instance_noise is on (the noise anneals to 0 "
+                             "over that many steps)")
+        return self
+
+    @model_serializer(mode="wrap")
+    def _omit_noise_when_off(self, handler) -> dict[str, Any]:
+        """Leave the instance-noise keys out when it is off, so configs saved before they
+        existed still match (``aegan compare`` compares saved configs)."""
+        out = handler(self)
+        if self.instance_noise == 0 and self.instance_noise_steps == 0:
+            out.pop("instance_noise", None)
+            out.pop("instance_noise_steps", None)
+        return out
 
     @field_validator("device")
     @classmethod
@@ -166,6 +189,10 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         train=_validate("train", TrainConfig, raw.get("train")),
         eval=_check_metrics(_validate("eval", EvalConfig, raw.get("eval")), METRICS),
     )
+    if cfg.train.instance_noise > 0 and not METHODS[cfg.method.name].data_discriminators:
+        raise ConfigError(f"train.instance_noise: method {cfg.method.name!r} has no discriminator on data samples "
+                          "to add noise to; set it to 0 (methods with one: "
+                          + ", ".join(n for n, m in METHODS.items() if m.data_discriminators) + ")")
     return cfg
 
 

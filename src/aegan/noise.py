@@ -3,7 +3,8 @@
 Gaussian noise added to every input of D, real and generated, makes the two distributions
 overlap so that D cannot separate them perfectly and G's gradients do not vanish. The
 noise std is annealed to zero so that the model still converges to the noiseless data.
-Any method can use these two functions; ``methods/instance_noise.py`` is NS-GAN + them.
+``train.instance_noise`` applies them to the data-space discriminators of any method (a
+forward pre-hook set by the training loop); ``methods/instance_noise.py`` is NS-GAN + them.
 """
 
 from __future__ import annotations

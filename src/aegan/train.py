@@ -27,6 +27,7 @@ from aegan.data import build_dataset
 from aegan.methods import METHODS, Batch, Phase
 from aegan.metrics import EvalContext, evaluate, resolved_params
 from aegan.nets import build_factory
+from aegan.noise import add_instance_noise, linear_anneal
 from aegan.runlog import NullLog, ScalarLog
 
 
@@ -111,6 +112,8 @@ class Trainer:
             torch.manual_seed(rank_seed)
         if self.device.type == "cuda" and len(self.data.shape) == 3:
             self.nets = self.nets.to(memory_format=torch.channels_last)
+        if train.instance_noise > 0:
+            self._add_instance_noise()
         self.forward_nets = {
             name: (torch.compile(net) if train.compile else net) for name, net in self.nets.items()
         }
@@ -124,6 +127,23 @@ class Trainer:
         self._params: dict[tuple[str, ...], list[nn.Parameter]] = {}
         self.step = 0
         self.train_seconds = 0.0
+
+    def _add_instance_noise(self) -> None:
+        """``train.instance_noise``: a forward pre-hook adds the annealed noise to the input of
+        each data-space discriminator (on its ``features`` when it has them, so that methods
+        reading D's features directly get noisy inputs too), in training mode only."""
+        cfg = self.config.train
+
+        def hook(module: nn.Module, args: tuple) -> tuple | None:
+            std = linear_anneal(self.step, cfg.instance_noise, cfg.instance_noise_steps)
+            if not module.training or std <= 0:
+                return None
+            return (add_instance_noise(args[0], std), *args[1:])
+
+        for name in self.method.data_discriminators:
+            net = self.nets[name]
+            target = net.features if isinstance(getattr(net, "features", None), nn.Module) else net
+            target.register_forward_pre_hook(hook)
 
     # -- state ------------------------------------------------------------------------------
     def _rank_state(self) -> dict[str, Any]:
@@ -235,6 +255,10 @@ class Trainer:
         for key, value in scratch.get("diagnostics", {}).items():
             names.append(f"diag/{key}")
             values.append(value)
+        train = self.config.train
+        if train.instance_noise > 0:
+            names.append("diag/instance_noise_std")
+            values.append(torch.tensor(linear_anneal(self.step, train.instance_noise, train.instance_noise_steps)))
         self.step += 1
         return tuple(names), values
 

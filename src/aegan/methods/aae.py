@@ -29,6 +29,7 @@ class AAE(Method):
     summary = "Adversarial autoencoder: reconstruction + latent D matching E(x) to the prior (Makhzani et al. 2016)"
     paper = "000"
     nets = ("generator", "encoder", "discriminator")
+    data_discriminators = ()  # its discriminator sees codes, not data
     Config = AAEConfig
 
     def build_nets(self, factory):

@@ -41,6 +41,7 @@ class AE(Method):
     summary = "autoencoder with a latent discriminator, alpha_L = 0 (000)"
     paper = "000"
     nets = ("encoder", "generator", "latent_discriminator")
+    data_discriminators = ()  # only a latent discriminator
     Config = AEConfig
 
     def build_nets(self, factory):

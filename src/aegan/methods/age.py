@@ -33,6 +33,7 @@ class AGE(Method):
     summary = "AGE: generator-encoder game on fitted-Gaussian KL in latent space, with reconstructions (Ulyanov et al. 2018)"
     paper = "000"
     nets = ("generator", "encoder")
+    data_discriminators = ()  # no discriminator
     Config = AGEConfig
 
     def encoder_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

@@ -63,6 +63,9 @@ class Method:
     summary: ClassVar[str]  # one line for `aegan methods`
     paper: ClassVar[str] = ""
     nets: ClassVar[tuple[str, ...]] = ("generator", "discriminator")
+    # the nets whose input is a data-space sample (real or generated): where
+    # ``train.instance_noise`` adds its noise; () for methods without one
+    data_discriminators: ClassVar[tuple[str, ...]] = ("discriminator",)
     Config: ClassVar[type[MethodConfig]] = MethodConfig
 
     def __init__(self, config: MethodConfig, latent_dim: int):

@@ -42,6 +42,7 @@ class BEGAN(Method):
     summary = "BEGAN: L1 autoencoder D, equilibrium control k_t, gamma=0.5 (Berthelot et al. 2017)"
     paper = "004"
     Config = BEGANConfig
+    data_discriminators = ()  # an autoencoder discriminator: its loss is the reconstruction of its own input
 
     def __init__(self, config, latent_dim):
         super().__init__(config, latent_dim)

@@ -26,6 +26,7 @@ class BiGAN(Method):
     summary = "BiGAN/ALI: joint discriminator on (x, E(x)) vs (G(z), z) (Donahue et al. 2017)"
     paper = "000"
     nets = ("generator", "encoder", "discriminator")
+    data_discriminators = ()  # its discriminator sees (x, z) pairs
     Config = MethodConfig
 
     def build_nets(self, factory):

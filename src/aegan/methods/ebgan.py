@@ -36,6 +36,7 @@ class EBGAN(Method):
     summary = "EBGAN-PT: autoencoder D with MSE energy, margin loss, pulling-away term 0.1 (Zhao et al. 2017)"
     paper = "004"
     Config = EBGANConfig
+    data_discriminators = ()  # an autoencoder discriminator: its energy is the reconstruction of its own input
 
     def build_nets(self, factory):
         return {"generator": factory.generator(), "discriminator": build_autoencoder_discriminator(factory, self.config.code_dim)}

@@ -28,6 +28,7 @@ class GMMN(Method):
     summary = "GMMN: generator trained by sqrt(MMD^2) with a multi-bandwidth Gaussian kernel (Li et al. 2015)"
     paper = "000"
     nets = ("generator",)
+    data_discriminators = ()  # no discriminator
     Config = GMMNConfig
 
     def generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

@@ -5,8 +5,9 @@ of std sigma_t = sigma_0 * max(0, 1 - t / T) (``aegan.noise``).
 
 Choices: linear annealing (the slides and Sønderby et al. anneal to zero; the schedule's
 shape is free); sigma_0 = 0.5, a quarter of the grid spacing and half the ring radius, so
-that neighbouring modes overlap under the noise early on; T = 1500 of the 2D protocol's
-2,000 steps, so the last quarter trains noiseless.
+that neighbouring modes overlap under the noise early on; T = 1500 (chosen when the 2D
+protocol ran 2,000 steps; at its 10,000 steps the last 85 % train noiseless).
+``train.instance_noise`` applies the same schedule to any method's discriminators.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class InstanceNoiseGAN(NSGAN):
     summary = "NS-GAN with Gaussian instance noise on D's inputs, std annealed linearly to 0 (Sønderby et al. 2017)"
     paper = "004"
     Config = InstanceNoiseConfig
+    data_discriminators = ()  # it adds its own noise (initial_std, anneal_steps)
 
     def __init__(self, config, latent_dim):
         super().__init__(config, latent_dim)

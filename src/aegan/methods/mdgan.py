@@ -33,6 +33,7 @@ class MDGAN(Method):
     summary = "MDGAN: manifold step (D1: x vs G(E(x))) + diffusion step (D2: G(E(x)) vs G(z)) (001 App. A)"
     paper = "001"
     nets = ("generator", "encoder", "discriminator", "discriminator2")
+    data_discriminators = ("discriminator", "discriminator2")
     Config = MDGANConfig
 
     def build_nets(self, factory):

@@ -1,0 +1,57 @@
+"""train.instance_noise: annealed input noise on the data-space discriminators of any method."""
+
+import pytest
+import torch
+
+from aegan.config import ConfigError
+from aegan.methods import METHODS
+from aegan.train import Trainer
+from tests.conftest import tiny_config
+
+NOISY = {"train.instance_noise": 1.0, "train.instance_noise_steps": 3}
+
+
+def test_every_declared_data_discriminator_is_a_net_of_its_method():
+    for name, method in METHODS.items():
+        assert set(method.data_discriminators) <= set(method.nets), name
+
+
+def test_noise_is_on_in_training_off_in_eval_and_gone_after_the_schedule(tmp_path):
+    trainer = Trainer(tiny_config(**NOISY), tmp_path / "run")
+    d, x = trainer.nets["discriminator"], torch.zeros(8, 2)
+    with torch.no_grad():
+        assert not torch.equal(d(x), d(x))  # fresh noise on every call in training mode
+        d.eval()
+        assert torch.equal(d(x), d(x))
+        d.train()
+        trainer.step = 3  # the schedule has annealed to 0
+        assert torch.equal(d(x), d(x))
+
+
+def test_methods_reading_d_features_directly_get_noisy_inputs_too(tmp_path):
+    trainer = Trainer(tiny_config(**{**NOISY, "method.name": "gan_rl"}), tmp_path / "run")
+    features, x = trainer.nets["discriminator"].features, torch.zeros(8, 2)
+    with torch.no_grad():
+        assert not torch.equal(features(x), features(x))
+
+
+@pytest.mark.parametrize("method", sorted(m for m in METHODS if METHODS[m].data_discriminators))
+def test_every_method_with_a_data_discriminator_trains_with_it(method, tmp_path):
+    trainer = Trainer(tiny_config(**{**NOISY, "method.name": method, "train.steps": 2, "eval.metrics": []}), tmp_path)
+    trainer.fit(progress=False)
+    assert trainer.step == 2
+
+
+def test_a_method_without_one_is_a_config_error():
+    with pytest.raises(ConfigError, match="train.instance_noise: method 'aae' has no discriminator on data"):
+        tiny_config(**{**NOISY, "method.name": "aae"})
+
+
+def test_noise_without_a_schedule_length_is_a_config_error():
+    with pytest.raises(ConfigError, match="instance_noise_steps must be > 0"):
+        tiny_config(**{"train.instance_noise": 0.5})
+
+
+def test_saved_configs_name_the_noise_only_when_it_is_on():
+    assert "instance_noise" not in tiny_config().to_dict()["train"]  # configs saved before it still match
+    assert tiny_config(**NOISY).to_dict()["train"]["instance_noise_steps"] == 3
