@@ -203,6 +203,7 @@ class Trainer:
         if cfg.lr_decay == "none":
             return
         factor = lr_factor(self.step, cfg.steps, cfg.lr_decay, cfg.lr_decay_start)
+        self.method.lr_factor = factor  # for methods that mirror an optimiser's rule (unrolled GAN)
         for name, opt in self.optimizers.items():
             for group, base in zip(opt.param_groups, self._base_lr[name]):
                 group["lr"] = base * factor

@@ -64,3 +64,28 @@ def test_shadow_moments_track_the_real_discriminator_optimiser(tmp_path):
     fresh = method("unrolled")
     fresh.load_state_dict(m.state_dict())
     assert fresh._t == 2 and len(fresh._m) == len(m._m)
+
+
+def test_unrolled_steps_follow_the_decayed_learning_rate(tmp_path):
+    """Under train.lr_decay the look-ahead is the real D optimiser's next step, at its decayed rate."""
+    import copy
+
+    cfg = tiny_config(**{"method.name": "unrolled", "method.unroll_steps": 1, "train.steps": 4,
+                         "train.lr_decay": "linear", "train.lr_decay_start": 0.0})
+    trainer = Trainer(cfg, tmp_path)
+    for _ in range(2):
+        trainer.train_step()
+    trainer.apply_lr_schedule()
+    m, d = trainer.method, trainer.nets["discriminator"]
+    assert m.lr_factor == 0.5
+    real, fake = torch.randn(8, 2), torch.randn(8, 2)
+    real_logits, fake_logits = m.unrolled_logits(d, real, fake)
+    d_next = copy.deepcopy(d)
+    opt = torch.optim.Adam(d_next.parameters())
+    opt.load_state_dict(trainer.optimizers["discriminator"].state_dict())  # moments, step count, decayed lr
+    opt.zero_grad()
+    adv.discriminator_bce(d_next(real), d_next(fake)).backward()
+    opt.step()
+    with torch.no_grad():
+        torch.testing.assert_close(real_logits.detach(), d_next(real), atol=1e-6, rtol=1e-5)
+        torch.testing.assert_close(fake_logits.detach(), d_next(fake), atol=1e-6, rtol=1e-5)

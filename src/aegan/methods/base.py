@@ -86,6 +86,11 @@ class Method:
     def phases(self, step: int) -> Sequence[Phase]:
         raise NotImplementedError
 
+    # the learning-rate schedule's multiplier of this step (train.lr_decay), set by the loop
+    # before each step: a method that re-implements an optimiser's update (unrolled GAN's
+    # look-ahead Adam steps) scales its own learning rate by it
+    lr_factor: float = 1.0
+
     # -- statistics of the whole batch under data parallelism ----------------------------
     def batch_mean(self, value: Tensor) -> Tensor:
         """The mean of a per-batch statistic over every rank's batch; the training loop

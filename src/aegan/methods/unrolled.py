@@ -12,6 +12,10 @@ Choices:
   step (``after_step``) it applies the same Adam moment update to the gradients D just
   received. Adam's lr and betas for D are this method's ``lr``/``betas`` and are imposed
   on the real D optimiser too (``optimizer_overrides``) so the two rules cannot differ;
+  under ``train.lr_decay`` the unrolled steps use the decayed rate of the real D step
+  (``lr_factor``). Without that (a bug before this was fixed) the look-ahead assumed an
+  undecayed D while the real D slowed down, and on ring8 a run that covered all 8 modes at
+  step 6,000 collapsed once the decay had advanced (10,000 steps: 1 mode);
 - every unrolled step uses the same real batch and the same z as the generator loss (the
   authors' 2D notebook does this);
 - G's loss is the paper's minimax value f = E log D_k(x) + E log(1 - D_k(G(z))) (as
@@ -116,7 +120,7 @@ class UnrolledGAN(GAN):
         for j in range(c.unroll_steps):
             loss = adv.discriminator_bce(*logits(params))
             grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
-            params, m, v = adam_step(params, list(grads), m, v, self._t + j + 1, c.lr, c.betas, c.eps)
+            params, m, v = adam_step(params, list(grads), m, v, self._t + j + 1, c.lr * self.lr_factor, c.betas, c.eps)
         return logits(params)
 
     def generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
