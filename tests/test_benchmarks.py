@@ -61,3 +61,15 @@ def test_toy2d_method_groups_expand_to_every_registered_method():
     assert len(toy2d.expand_methods("baselines,gan")) == len(toy2d.BASELINES)  # no duplicates
     # every registered method is in the 2D benchmark (mnist-only or image-only methods would be listed here)
     assert set(METHODS) == set(toy2d.expand_methods("all"))
+
+
+def test_toy2d_datasets_option_picks_mixtures_and_names_the_known_ones():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import toy2d
+    finally:
+        sys.path.pop(0)
+    assert [Path(c).stem for c in toy2d.select_configs("grid25")] == ["grid25"]
+    assert [Path(c).stem for c in toy2d.select_configs("ring8, grid25")] == ["ring8", "grid25"]
+    with pytest.raises(SystemExit, match="ring8, grid25"):
+        toy2d.select_configs("ring9")
