@@ -31,6 +31,7 @@ COLUMNS = {
     "mnist_modes": (("modes", "mnist_modes/modes", 1), ("KL", "mnist_modes/kl", 3)),
     "mode_score": (("MODE score", "mode_score/mode_score", 2),),
     "classifier_is": (("IS", "classifier_is/inception_score", 2),),
+    "fid": (("FID", "fid/fid", 2), ("KID", "fid/kid", 4)),
 }
 MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
 
