@@ -53,22 +53,34 @@ class TrainConfig(Section):
     # 1 - step / instance_noise_steps) (aegan.noise); 0 turns it off
     instance_noise: float = Field(0.0, ge=0)
     instance_noise_steps: NonNegativeInt = 0
+    # warm start: copy the weights of ``init_nets`` (None: every net this method has that
+    # the checkpoint holds) from a checkpoint file or run directory before step 0; the
+    # optimisers start fresh. ``freeze``: nets that are never updated (a phase that updates
+    # only frozen nets is skipped), e.g. training a strong D against a fixed G (002 Fig. 4)
+    init_from: str | None = None
+    init_nets: list[str] | None = None
+    freeze: list[str] = []
 
     @model_validator(mode="after")
     def _noise_schedule(self) -> "TrainConfig":
+        if self.init_nets is not None and self.init_from is None:
+            raise ValueError("init_nets needs init_from (the checkpoint or run directory to copy them from)")
         if self.instance_noise > 0 and self.instance_noise_steps == 0:
             raise ValueError("instance_noise_steps must be > 0 when instance_noise is on (the noise anneals to 0 "
                              "over that many steps)")
         return self
 
     @model_serializer(mode="wrap")
-    def _omit_noise_when_off(self, handler) -> dict[str, Any]:
-        """Leave the instance-noise keys out when it is off, so configs saved before they
-        existed still match (``aegan compare`` compares saved configs)."""
+    def _omit_options_when_off(self, handler) -> dict[str, Any]:
+        """Leave the instance-noise, warm-start and freeze keys out when they are off, so
+        configs saved before they existed still match (``aegan compare`` compares saved configs)."""
         out = handler(self)
         if self.instance_noise == 0 and self.instance_noise_steps == 0:
             out.pop("instance_noise", None)
             out.pop("instance_noise_steps", None)
+        for key, off in (("init_from", None), ("init_nets", None), ("freeze", [])):
+            if out.get(key, off) == off:
+                out.pop(key, None)
         return out
 
     @field_validator("device")
@@ -193,6 +205,12 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"train.instance_noise: method {cfg.method.name!r} has no discriminator on data samples "
                           "to add noise to; set it to 0 (methods with one: "
                           + ", ".join(n for n, m in METHODS.items() if m.data_discriminators) + ")")
+    own_nets = METHODS[cfg.method.name].nets
+    for key in ("freeze", "init_nets"):
+        for i, net in enumerate(getattr(cfg.train, key) or []):
+            if net not in own_nets:
+                raise ConfigError(f"train.{key}.{i}: method {cfg.method.name!r} has no net {net!r}; its nets: "
+                                  + ", ".join(own_nets))
     return cfg
 
 

@@ -9,6 +9,7 @@ sample snapshots for the figures, and evaluates the configured metrics at the en
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 import warnings
 from pathlib import Path
@@ -112,6 +113,8 @@ class Trainer:
             torch.manual_seed(rank_seed)
         if self.device.type == "cuda" and len(self.data.shape) == 3:
             self.nets = self.nets.to(memory_format=torch.channels_last)
+        if train.init_from is not None:
+            self._warm_start(train.init_from, train.init_nets)
         if train.instance_noise > 0:
             self._add_instance_noise()
         self.forward_nets = {
@@ -121,12 +124,33 @@ class Trainer:
         self.optimizers = {
             name: make_optimizer(list(net.parameters()), {**defaults, **self.method.optimizer_overrides(name)})
             for name, net in self.nets.items()
-            if any(True for _ in net.parameters())
+            if any(True for _ in net.parameters()) and name not in train.freeze
         }
         self._base_lr = {name: [g["lr"] for g in opt.param_groups] for name, opt in self.optimizers.items()}
         self._params: dict[tuple[str, ...], list[nn.Parameter]] = {}
+        self._frozen = frozenset(train.freeze)
         self.step = 0
         self.train_seconds = 0.0
+
+    def _warm_start(self, source: str, names: list[str] | None) -> None:
+        """``train.init_from``: copy nets' weights from a checkpoint (a file or a run directory)."""
+        path = Path(source)
+        path = RunPaths(path).checkpoint if path.is_dir() else path
+        if not path.is_file():
+            raise FileNotFoundError(f"train.init_from: {source} is neither a checkpoint file nor a run directory "
+                                    "with checkpoints/last.pt")
+        saved = load_checkpoint(path)["nets"]
+        wanted = names if names is not None else [n for n in self.nets if n in saved]
+        missing = [n for n in wanted if n not in saved]
+        if missing or not wanted:
+            raise ValueError(f"train.init_from: {path} holds the nets {sorted(saved)}, not {missing or 'any of this method'}"
+                             "; set train.init_nets to those to copy")
+        for name in wanted:
+            try:
+                self.nets[name].load_state_dict(saved[name])
+            except RuntimeError as err:  # another architecture: name the net and the fix
+                raise ValueError(f"train.init_from: net {name!r} of {path} does not fit this run's {name} "
+                                 f"(same model section needed): {str(err).splitlines()[0]}") from None
 
     def _add_instance_noise(self) -> None:
         """``train.instance_noise``: a forward pre-hook adds the annealed noise to the input of
@@ -248,6 +272,10 @@ class Trainer:
         values: list[torch.Tensor] = []
         batch = None
         for phase in self.method.phases(self.step):
+            if self._frozen:
+                phase = dataclasses.replace(phase, updates=tuple(n for n in phase.updates if n not in self._frozen))
+                if not phase.updates:
+                    continue
             if batch is None or phase.fresh_batch:
                 batch = self.data.next_batch(self.config.train.batch_size)
             terms, norms = self.run_phase(phase, batch, scratch)
