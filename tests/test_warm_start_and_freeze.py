@@ -73,3 +73,15 @@ def test_warm_start_errors_name_what_is_wrong(tmp_path):
 def test_the_options_are_left_out_of_saved_configs_when_off():
     assert not {"init_from", "init_nets", "freeze"} & set(tiny_config().to_dict()["train"])
     assert tiny_config(**{"train.freeze": ["generator"]}).to_dict()["train"]["freeze"] == ["generator"]
+
+
+def test_grad_per_term_logs_each_terms_gradient_and_they_add_up(tmp_path):
+    trainer = Trainer(tiny_config(**QUIET, **{"method.name": "gan_ae", "method.reconstruction_weight": 1.0,
+                                              "train.grad_per_term": True, "train.steps": 2}), tmp_path / "run")
+    trainer.fit(progress=False)
+    row = json.loads((tmp_path / "run" / "log.jsonl").read_text().splitlines()[-1])
+    adv, rec = row["grad/generator/term/adversarial"], row["grad/generator/term/reconstruction"]
+    total = row["grad/generator/generator"]
+    assert adv > 0 and rec > 0
+    assert abs(adv - rec) - 1e-6 <= total <= adv + rec + 1e-6  # the triangle inequality on the summed gradient
+    assert not any("/term/" in k for k in row if k.startswith("grad/discriminator/"))  # single-term phase

@@ -125,20 +125,20 @@ def plan(configs: list[str], methods: list[str], seeds: int, out: Path, override
 
 
 def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[str, Any]]:
-    results: dict[Job, dict[str, Any]] = {}
+    results: dict[int, dict[str, Any]] = {}  # by position: a job's overrides may hold lists (unhashable)
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=None if progress else True)
     if workers <= 1:
-        for job in jobs:
-            results[job] = run_job(job)
+        for i, job in enumerate(jobs):
+            results[i] = run_job(job)
             bar.update()
     else:
         with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(run_job, job): job for job in jobs}
+            futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
             for future in as_completed(futures):
                 results[futures[future]] = future.result()
                 bar.update()
     bar.close()
-    return [results[job] for job in jobs]
+    return [results[i] for i in range(len(jobs))]
 
 
 def _mean_std(values: list[float | None], digits: int) -> str:

@@ -60,6 +60,9 @@ class TrainConfig(Section):
     init_from: str | None = None
     init_nets: list[str] | None = None
     freeze: list[str] = []
+    # diagnostics: also log the gradient norm of each loss term of a multi-term phase over the
+    # phase's nets (grad/<phase>/term/<term>; one extra backward per term; local to each rank)
+    grad_per_term: bool = False
 
     @model_validator(mode="after")
     def _noise_schedule(self) -> "TrainConfig":
@@ -72,13 +75,13 @@ class TrainConfig(Section):
 
     @model_serializer(mode="wrap")
     def _omit_options_when_off(self, handler) -> dict[str, Any]:
-        """Leave the instance-noise, warm-start and freeze keys out when they are off, so
+        """Leave the instance-noise, warm-start, freeze and diagnostic keys out when they are off, so
         configs saved before they existed still match (``aegan compare`` compares saved configs)."""
         out = handler(self)
         if self.instance_noise == 0 and self.instance_noise_steps == 0:
             out.pop("instance_noise", None)
             out.pop("instance_noise_steps", None)
-        for key, off in (("init_from", None), ("init_nets", None), ("freeze", [])):
+        for key, off in (("init_from", None), ("init_nets", None), ("freeze", []), ("grad_per_term", False)):
             if out.get(key, off) == off:
                 out.pop(key, None)
         return out

@@ -251,6 +251,7 @@ class Trainer:
         total = next(values)
         for term in values:
             total = total + term
+        per_term = self._term_grad_norms(terms, phase.updates) if self.config.train.grad_per_term else {}
         for name in phase.updates:
             self.optimizers[name].zero_grad(set_to_none=True)
         total.backward(inputs=self._params_of(phase.updates))
@@ -262,7 +263,20 @@ class Trainer:
         if phase.after_step is not None:
             with torch.no_grad():
                 phase.after_step(self.nets)
-        return terms, norms
+        return terms, {**norms, **per_term}
+
+    def _term_grad_norms(self, terms: dict[str, torch.Tensor], updates: tuple[str, ...]) -> dict[str, torch.Tensor]:
+        """``train.grad_per_term``: ||d term / d params||_2 over the phase's nets, for each
+        term of a phase with several (e.g. the adversarial vs the reconstruction gradient)."""
+        if len(terms) < 2:
+            return {}
+        params = self._params_of(updates)
+        out = {}
+        for name, term in terms.items():
+            grads = [g for g in torch.autograd.grad(term, params, retain_graph=True, allow_unused=True) if g is not None]
+            out[f"term/{name}"] = (torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads
+                                   else torch.zeros((), device=self.device))
+        return out
 
     def train_step(self) -> tuple[tuple[str, ...], list[torch.Tensor]]:
         """One step of the method: every phase in order. Returns the step's named scalars."""
