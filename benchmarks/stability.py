@@ -50,7 +50,7 @@ EXPERIMENTS = {
                 "D(G(z))": "diag/d_fake"}),
     "oscillation": Experiment(
         pretrain_method="gan_ae", pretrain_overrides={},
-        pretrain_steps={"cpu": 400, "full": 6000},
+        pretrain_steps={"cpu": 2000, "full": 6000},
         init_nets=["encoder", "generator", "discriminator", "latent_discriminator"], methods="gan_ae,gan_ae_decay",
         configs={"cpu": "configs/stability/oscillation_mnist_cpu.yaml", "full": "configs/stability/oscillation_mnist.yaml"},
         series={"D(H(x))": "diag/d_fake", "G grad from D": "grad/generator/term/adversarial",
@@ -184,7 +184,9 @@ def main(argv: list[str] | None = None) -> int:
                   {**exp.pretrain_overrides, "train.steps": pretrain_steps, "train.grad_per_term": False})
     run_all([pre], 1)
     methods = [m for m in (args.methods or exp.methods).split(",") if m]
-    jobs = plan([config], methods, args.seeds, out / "follow",
+    # follow-up runs live under the pre-training length, so that a longer pre-training never
+    # reuses runs that started from a shorter one
+    jobs = plan([config], methods, args.seeds, out / f"follow_pretrain{pretrain_steps}",
                 {"train.init_from": str(Path(pre.run_dir).resolve()), "train.init_nets": exp.init_nets, **overrides})
     run_all(jobs, args.workers)
 
