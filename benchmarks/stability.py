@@ -1,7 +1,8 @@
 """The stability experiments: vanishing gradients and undamped oscillation, with a table and a figure.
 
-    # 002 Fig. 4: D trained alone against the fixed initial G, then GAN, NS-GAN and VLGAN
-    # train afresh from that D and G; G's gradient from the GAN loss every step
+    # 002 Fig. 4: D trained alone against the fixed initial G, then GAN and VLGAN (each with
+    # the minimax and the non-saturating G loss) train afresh from that D and G; G's
+    # gradient from the GAN loss (and from the VAE step) every step
     python benchmarks/stability.py vanishing --scale cpu
     # 000 Fig. 4 / 6: GAN+AE trained first, then GAN+AE and GAN+AE+alpha_L continue from it;
     # D's mean output on generated data and G's gradient from D every step
@@ -44,7 +45,7 @@ EXPERIMENTS = {
     "vanishing": Experiment(
         pretrain_method="nsgan", pretrain_overrides={"train.freeze": ["generator"]},
         pretrain_steps={"cpu": 300, "full": 6000},  # full: 10 epochs of 60,000 / 100 (002 Sec. 4)
-        init_nets=["generator", "discriminator"], methods="gan,nsgan,vlgan",
+        init_nets=["generator", "discriminator"], methods="gan,vlgan_minimax,nsgan,vlgan",
         configs={"cpu": "configs/stability/vanishing_mnist_cpu.yaml", "full": "configs/stability/vanishing_mnist.yaml"},
         series={"G grad (GAN loss)": "grad/generator/generator", "G grad (VAE)": "grad/vae/generator",
                 "D(G(z))": "diag/d_fake"}),

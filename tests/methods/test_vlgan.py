@@ -36,3 +36,12 @@ def test_k_discriminator_steps_with_fresh_batches(tmp_path):
     assert [p.name for p in phases] == ["vae", "discriminator", "discriminator_2", "discriminator_3", "generator"]
     assert [p.fresh_batch for p in phases] == [False, False, True, True, False]
     assert phases[0].updates == ("encoder", "generator")
+
+
+def test_generator_loss_option_switches_between_minimax_and_nonsaturating(tmp_path):
+    logits = torch.tensor([-6.0, -2.0, 0.5])  # D confidently rejects the fakes
+    minimax = tiny_trainer("vlgan", tmp_path / "a", **{"method.generator_loss": "minimax"}).method
+    default = tiny_trainer("vlgan", tmp_path / "b").method
+    d = torch.sigmoid(logits)
+    assert_close(minimax.generator_loss(logits), torch.log1p(-d).mean())  # log(1 - D): saturates as D -> 0
+    assert_close(default.generator_loss(logits), -torch.log(d).mean())

@@ -4,10 +4,13 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from pydantic import NonNegativeFloat, PositiveInt
 
 from aegan import regularizers as reg
+from aegan.losses import adversarial as adv
 from aegan.losses.divergences import gaussian_kl
 from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, record, register
 from aegan.methods.gan import NSGAN
@@ -23,11 +26,14 @@ class VLGANConfig(MethodConfig):
       high-quality 0.969; grid25 (depth-3 MLP) beta 0.05 -> 25 modes, 0.966 (set in
       configs/toy/grid25.yaml); beta 0.2 on the depth-2 grid -> 25 modes, 0.894.
     discriminator_steps: k of Algorithm 1; the paper uses k = 1.
-    G step: the non-saturating -log D(G(z)) (the labelled BCE of line 17 with label "real"),
-      the same generator loss as the other baselines.
+    generator_loss: the G step's loss. "nonsaturating" (default) is -log D(G(z)) (the labelled
+      BCE of line 17 with label "real"), the same generator loss as the other baselines;
+      "minimax" is log(1 - D(G(z))), which saturates when D wins: with it the vanishing-gradient
+      experiment (002 Fig. 4, benchmarks/stability.py) isolates what the VAE step adds.
     """
 
     beta: NonNegativeFloat = 0.01
+    generator_loss: Literal["minimax", "nonsaturating"] = "nonsaturating"
     discriminator_steps: PositiveInt = 1
     distance: reg.Distance = "squared_l2"
 
@@ -49,6 +55,11 @@ class VLGAN(NSGAN):
     def build_nets(self, factory):
         return {"generator": factory.generator(), "discriminator": factory.discriminator(),
                 "encoder": factory.encoder(out_dim=2 * self.latent_dim)}
+
+    def generator_loss(self, fake_logits):
+        if self.config.generator_loss == "minimax":
+            return adv.generator_minimax(fake_logits)
+        return super().generator_loss(fake_logits)
 
     def vae_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         c = self.config
