@@ -109,16 +109,18 @@ def summarize(name: str, series: dict[str, np.ndarray]) -> dict[str, float | int
 
 
 COLUMNS = {
-    "vanishing": [("G grad, GAN loss, step 1", "grad_first", 3), ("G grad, GAN loss, last 10 %", "grad_last", 4),
+    "vanishing": [("G grad, GAN loss, step 1", "grad_first", "e"), ("G grad, GAN loss, last 10 %", "grad_last", "e"),
                   ("steps until < 1 % of step 1", "steps_to_1pct", 0), ("G grad, VAE, last 10 %", "vae_grad_last", 3),
-                  ("D(G(z)), last 10 %", "d_fake_last", 4)],
+                  ("D(G(z)), last 10 %", "d_fake_last", "e"), ("MODE score at the end", "mode_score", 2)],
     "oscillation": [("std of D(H(x)), 2nd half", "d_fake_std", 4), ("mean abs change of D(H(x)) per step", "d_fake_swing", 4),
                     ("G grad from D, last 10 %", "adv_grad_last", 4), ("alpha_L, last 10 %", "alpha_l_last", 3),
-                    ("stage (alpha_L methods)", "stage_last", 0), ("reconstruction error, last 10 %", "recon_error_last", 2)],
+                    ("stage (alpha_L methods)", "stage_last", 0), ("reconstruction error, last 10 %", "recon_error_last", 2),
+                    ("MODE score at the end", "mode_score", 2)],
 }
 
 
-def _cell(values: list, digits: int) -> str:
+def _cell(values: list, digits: int | str) -> str:
+    """Mean ± std over seeds; digits "e" for scientific notation; None values count as "never"."""
     if any(v is None for v in values):
         never = sum(v is None for v in values)
         found = [v for v in values if v is not None]
@@ -126,8 +128,9 @@ def _cell(values: list, digits: int) -> str:
     arr = np.array(values, dtype=float)
     if not np.isfinite(arr).any():
         return "n/a"
-    text = f"{np.nanmean(arr):.{digits}f}"
-    return text + (f" ± {np.nanstd(arr):.{digits}f}" if len(arr) > 1 else "")
+    spec = ".2e" if digits == "e" else f".{digits}f"
+    text = format(np.nanmean(arr), spec)
+    return text + (f" ± {format(np.nanstd(arr), spec)}" if len(arr) > 1 else "")
 
 
 def table(name: str, by_method: dict[str, list[dict]], header: str) -> str:
@@ -182,21 +185,24 @@ def main(argv: list[str] | None = None) -> int:
 
     pretrain_steps = args.pretrain_steps or exp.pretrain_steps[args.scale]
     (pre,) = plan([config], [exp.pretrain_method], 1, out / "pretrain",
-                  {**exp.pretrain_overrides, "train.steps": pretrain_steps, "train.grad_per_term": False})
+                  {**exp.pretrain_overrides, "train.steps": pretrain_steps, "train.grad_per_term": False,
+                   "eval.metrics": []})
     run_all([pre], 1)
     methods = [m for m in (args.methods or exp.methods).split(",") if m]
     # follow-up runs live under the pre-training length, so that a longer pre-training never
     # reuses runs that started from a shorter one
     jobs = plan([config], methods, args.seeds, out / f"follow_pretrain{pretrain_steps}",
                 {"train.init_from": str(Path(pre.run_dir).resolve()), "train.init_nets": exp.init_nets, **overrides})
-    run_all(jobs, args.workers)
+    results = run_all(jobs, args.workers)
 
     keys = list(exp.series.values())
     by_method: dict[str, list[dict]] = {}
     series_by_run = []
-    for job in jobs:
+    for job, result in zip(jobs, results):
         series = fill_stage_one(read_series(job.run_dir, keys))
-        by_method.setdefault(job.method, []).append(summarize(args.experiment, series))
+        summary = summarize(args.experiment, series)
+        summary["mode_score"] = result.get("metrics", {}).get("mode_score/mode_score", float("nan"))
+        by_method.setdefault(job.method, []).append(summary)
         series_by_run.append((f"{job.method} seed {job.seed}", series))
     header = (f"## {args.experiment} ({args.scale}): {Path(config).name}, pre-training {exp.pretrain_method} "
               f"for {pretrain_steps} steps{' with ' + str(exp.pretrain_overrides) if exp.pretrain_overrides else ''}, "
