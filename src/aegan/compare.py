@@ -32,6 +32,7 @@ COLUMNS = {
     "mode_score": (("MODE score", "mode_score/mode_score", 2),),
     "classifier_is": (("IS", "classifier_is/inception_score", 2),),
     "fid": (("FID", "fid/fid", 2), ("KID", "fid/kid", 4)),
+    "ms_ssim": (("MS-SSIM", "ms_ssim/ms_ssim", 3), ("MS-SSIM real", "ms_ssim/ms_ssim_real", 3)),
 }
 MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
 
