@@ -52,7 +52,8 @@ EXPERIMENTS = {
     "oscillation": Experiment(
         pretrain_method="gan_ae", pretrain_overrides={},
         pretrain_steps={"cpu": 2000, "full": 6000},
-        init_nets=["encoder", "generator", "discriminator", "latent_discriminator"], methods="gan_ae,gan_ae_decay",
+        init_nets=["encoder", "generator", "discriminator", "latent_discriminator"],
+        methods="gan_ae,gan_ae_decay,gan_ae_decay_a002",
         configs={"cpu": "configs/stability/oscillation_mnist_cpu.yaml", "full": "configs/stability/oscillation_mnist.yaml"},
         series={"D(H(x))": "diag/d_fake", "G grad from D": "grad/generator/term/adversarial",
                 "alpha_L": "diag/alpha_l", "stage": "diag/stage", "reconstruction error": "diag/recon_error"}),
@@ -81,13 +82,15 @@ def first_step_below(values: np.ndarray, fraction: float) -> int | None:
     return int(hits[0]) + 1 if len(hits) else None
 
 
-def oscillation(values: np.ndarray) -> tuple[float, float]:
-    """(std, mean |step-to-step change|) over the second half of a series."""
+def oscillation(values: np.ndarray, window: int = 20) -> tuple[float, float, float]:
+    """Over the second half of a series: (std, mean |step-to-step change|, std of its
+    ``window``-step moving average: the slow swings, with the batch-to-batch noise averaged out)."""
     tail = values[len(values) // 2:]
     tail = tail[np.isfinite(tail)]
     if len(tail) < 2:
-        return float("nan"), float("nan")
-    return float(tail.std()), float(np.abs(np.diff(tail)).mean())
+        return float("nan"), float("nan"), float("nan")
+    smooth = np.convolve(tail, np.ones(window) / window, mode="valid") if len(tail) >= window else tail[:0]
+    return float(tail.std()), float(np.abs(np.diff(tail)).mean()), float(smooth.std()) if len(smooth) > 1 else float("nan")
 
 
 def summarize(name: str, series: dict[str, np.ndarray]) -> dict[str, float | int | None]:
@@ -102,8 +105,8 @@ def summarize(name: str, series: dict[str, np.ndarray]) -> dict[str, float | int
         return {"grad_first": float(grad[0]), "grad_last": tail_median("grad/generator/generator"),
                 "steps_to_1pct": first_step_below(grad, 0.01), "vae_grad_last": tail_median("grad/vae/generator"),
                 "d_fake_last": tail_median("diag/d_fake")}
-    std, swing = oscillation(series["diag/d_fake"])
-    return {"d_fake_std": std, "d_fake_swing": swing, "adv_grad_last": tail_median("grad/generator/term/adversarial"),
+    std, swing, slow = oscillation(series["diag/d_fake"])
+    return {"d_fake_std": std, "d_fake_swing": swing, "d_fake_slow": slow, "adv_grad_last": tail_median("grad/generator/term/adversarial"),
             "alpha_l_last": tail_median("diag/alpha_l"), "stage_last": tail_median("diag/stage"),
             "recon_error_last": tail_median("diag/recon_error")}
 
@@ -113,6 +116,7 @@ COLUMNS = {
                   ("steps until < 1 % of step 1", "steps_to_1pct", 0), ("G grad, VAE, last 10 %", "vae_grad_last", 3),
                   ("D(G(z)), last 10 %", "d_fake_last", "e"), ("MODE score at the end", "mode_score", 2)],
     "oscillation": [("std of D(H(x)), 2nd half", "d_fake_std", 4), ("mean abs change of D(H(x)) per step", "d_fake_swing", 4),
+                    ("std of its 20-step moving average", "d_fake_slow", 4),
                     ("G grad from D, last 10 %", "adv_grad_last", 4), ("alpha_L, last 10 %", "alpha_l_last", 3),
                     ("stage (alpha_L methods)", "stage_last", 0), ("reconstruction error, last 10 %", "recon_error_last", 2),
                     ("MODE score at the end", "mode_score", 2)],
