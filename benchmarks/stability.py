@@ -106,7 +106,9 @@ def summarize(name: str, series: dict[str, np.ndarray]) -> dict[str, float | int
                 "steps_to_1pct": first_step_below(grad, 0.01), "vae_grad_last": tail_median("grad/vae/generator"),
                 "d_fake_last": tail_median("diag/d_fake")}
     std, swing, slow = oscillation(series["diag/d_fake"])
-    return {"d_fake_std": std, "d_fake_swing": swing, "d_fake_slow": slow, "adv_grad_last": tail_median("grad/generator/term/adversarial"),
+    d_fake = series["diag/d_fake"]
+    return {"d_fake_mean": float(np.nanmean(d_fake[len(d_fake) // 2:])), "d_fake_std": std, "d_fake_swing": swing,
+            "d_fake_slow": slow, "adv_grad_last": tail_median("grad/generator/term/adversarial"),
             "alpha_l_last": tail_median("diag/alpha_l"), "stage_last": tail_median("diag/stage"),
             "recon_error_last": tail_median("diag/recon_error")}
 
@@ -115,7 +117,7 @@ COLUMNS = {
     "vanishing": [("G grad, GAN loss, step 1", "grad_first", "e"), ("G grad, GAN loss, last 10 %", "grad_last", "e"),
                   ("steps until < 1 % of step 1", "steps_to_1pct", 0), ("G grad, VAE, last 10 %", "vae_grad_last", 3),
                   ("D(G(z)), last 10 %", "d_fake_last", "e"), ("MODE score at the end", "mode_score", 2)],
-    "oscillation": [("std of D(H(x)), 2nd half", "d_fake_std", 4), ("mean abs change of D(H(x)) per step", "d_fake_swing", 4),
+    "oscillation": [("mean D(H(x)), 2nd half", "d_fake_mean", 3), ("std of D(H(x)), 2nd half", "d_fake_std", 4), ("mean abs change of D(H(x)) per step", "d_fake_swing", 4),
                     ("std of its 20-step moving average", "d_fake_slow", 4),
                     ("G grad from D, last 10 %", "adv_grad_last", 4), ("alpha_L, last 10 %", "alpha_l_last", 3),
                     ("stage (alpha_L methods)", "stage_last", 0), ("reconstruction error, last 10 %", "recon_error_last", 2),
