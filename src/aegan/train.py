@@ -68,12 +68,16 @@ def make_optimizer(params: list[nn.Parameter], settings: dict[str, Any]) -> torc
     return torch.optim.SGD(params, lr=lr, foreach=True)
 
 
-def _total_grad_norm(params: list[nn.Parameter], device: torch.device) -> torch.Tensor:
-    """||grad||_2 over a net's parameters, as a 0-d tensor (no host sync)."""
-    grads = [p.grad for p in params if p.grad is not None]
-    if not grads:
+def _norm(tensors: list[torch.Tensor], device: torch.device) -> torch.Tensor:
+    """The L2 norm of a list of tensors taken as one vector, as a 0-d tensor (no host sync)."""
+    if not tensors:
         return torch.zeros((), device=device)
-    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
+    return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(tensors)))
+
+
+def _total_grad_norm(params: list[nn.Parameter], device: torch.device) -> torch.Tensor:
+    """||grad||_2 over a net's parameters."""
+    return _norm([p.grad for p in params if p.grad is not None], device)
 
 
 def lr_factor(step: int, steps: int, decay: str, start: float) -> float:
@@ -273,9 +277,8 @@ class Trainer:
         params = self._params_of(updates)
         out = {}
         for name, term in terms.items():
-            grads = [g for g in torch.autograd.grad(term, params, retain_graph=True, allow_unused=True) if g is not None]
-            out[f"term/{name}"] = (torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads))) if grads
-                                   else torch.zeros((), device=self.device))
+            grads = torch.autograd.grad(term, params, retain_graph=True, allow_unused=True)
+            out[f"term/{name}"] = _norm([g for g in grads if g is not None], self.device)
         return out
 
     def train_step(self) -> tuple[tuple[str, ...], list[torch.Tensor]]:
