@@ -126,17 +126,15 @@ COLUMNS = {
 
 
 def _cell(values: list, digits: int | str) -> str:
-    """Mean ± std over seeds; digits "e" for scientific notation; None values count as "never"."""
+    """Mean ± std over seeds (``compare``'s cells; digits "e" for scientific notation); in a
+    step-count column None means "never"."""
+    from aegan.compare import _mean_std
+
     if any(v is None for v in values):
         never = sum(v is None for v in values)
         found = [v for v in values if v is not None]
         return f"never ({never} of {len(values)})" if not found else f"{np.mean(found):.0f}; never in {never}"
-    arr = np.array(values, dtype=float)
-    if not np.isfinite(arr).any():
-        return "n/a"
-    spec = ".2e" if digits == "e" else f".{digits}f"
-    text = format(np.nanmean(arr), spec)
-    return text + (f" ± {format(np.nanstd(arr), spec)}" if len(arr) > 1 else "")
+    return _mean_std(values, ".2e" if digits == "e" else digits)
 
 
 def table(name: str, by_method: dict[str, list[dict]], header: str) -> str:

@@ -142,11 +142,13 @@ def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[s
     return [results[i] for i in range(len(jobs))]
 
 
-def _mean_std(values: list[float | None], digits: int) -> str:
+def _mean_std(values: list[float | None], digits: int | str) -> str:
+    """"mean ± std" of the finite values (``digits``: decimals, or a format spec such as ".2e")."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return "n/a"
-    text = f"{np.mean(finite):.{digits}f} ± {np.std(finite):.{digits}f}"
+    spec = digits if isinstance(digits, str) else f".{digits}f"
+    text = f"{format(np.mean(finite), spec)} ± {format(np.std(finite), spec)}"
     return text if len(finite) == len(values) else f"{text} ({len(values) - len(finite)} n/a)"
 
 
