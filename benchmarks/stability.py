@@ -145,7 +145,7 @@ def table(name: str, by_method: dict[str, list[dict]], header: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def figure(name: str, series_by_run: list[tuple[str, dict[str, np.ndarray]]], labels: dict[str, str], path: Path) -> None:
+def figure(series_by_run: list[tuple[str, dict[str, np.ndarray]]], labels: dict[str, str], path: Path) -> None:
     from aegan.checkpoint import atomic_write
     from aegan.plots import _pyplot
 
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "runs": [{"method": j.method, "seed": j.seed, "run_dir": j.run_dir,
                   "series": {k: [None if not np.isfinite(v) else float(v) for v in s[k]] for k in keys}}
                  for j, (_, s) in zip(jobs, series_by_run)]})
-    figure(args.experiment, series_by_run, exp.series, base.with_suffix(".png"))
+    figure(series_by_run, exp.series, base.with_suffix(".png"))
     print(text)
     return 0
 
