@@ -45,7 +45,7 @@ EXPERIMENTS = {
     "vanishing": Experiment(
         pretrain_method="nsgan", pretrain_overrides={"train.freeze": ["generator"]},
         pretrain_steps={"cpu": 300, "full": 6000},  # full: 10 epochs of 60,000 / 100 (002 Sec. 4)
-        init_nets=["generator", "discriminator"], methods="gan,vlgan_minimax,nsgan,vlgan",
+        init_nets=["generator", "discriminator"], methods="gan,vlgan,nsgan,vlgan_ns",
         configs={"cpu": "configs/stability/vanishing_mnist_cpu.yaml", "full": "configs/stability/vanishing_mnist.yaml"},
         series={"G grad (GAN loss)": "grad/generator/generator", "G grad (VAE)": "grad/vae/generator",
                 "D(G(z))": "diag/d_fake"}),

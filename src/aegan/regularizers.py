@@ -10,7 +10,7 @@ method's phases can add any of them. ``AdaptiveDecay`` holds the two-stage sched
   for D_z, ``latent_matching_loss`` for the encoder
 - adaptive decay alpha_L (000 Sec. 3): ``AdaptiveDecay``
 - gradient penalties (003 Sec. 6.4): ``gradient_penalty``
-- reconstruction from discriminator features (GAN-RL, 003 Eq. 3): ``feature_reconstruction``
+- reconstruction from discriminator features (GAN-RL, 003 Eq. 3): ``feature_reconstruction``, ``attach_feature_map``
 """
 
 from __future__ import annotations
@@ -36,9 +36,10 @@ def reconstruct(nets: Nets, x: Tensor, encoder: str = "encoder", generator: str 
     return code, nets[generator](code, source="encoder")
 
 
-def reconstruction(x: Tensor, x_hat: Tensor, distance: Distance = "squared_l2") -> Tensor:
-    """E_x d(x, x_hat), d summed over data dimensions."""
-    return DISTANCES[distance](x, x_hat)
+def reconstruction(x: Tensor, x_hat: Tensor, distance: Distance = "squared_l2",
+                   reduction: rec.Reduction = "sum") -> Tensor:
+    """E_x d(x, x_hat): d summed over data dimensions (``sum``) or averaged per element (``mean``)."""
+    return DISTANCES[distance](x, x_hat, reduction)
 
 
 # -- latent discriminator (adversarial autoencoder) ------------------------------------------
@@ -101,16 +102,37 @@ def gradient_penalty(kind: Literal["gp", "dragan"], d: nn.Module, real: Tensor, 
 
 
 # -- reconstruction from discriminator features (GAN-RL) -------------------------------------
-def feature_adapter(discriminator: nn.Module, generator: nn.Module) -> nn.Module:
-    """Linear D.feature_dim -> G.hidden_dim + ReLU: maps D_F(x) to G's second entry.
+class FeatureMap(nn.Module):
+    """The map from D's features D_F(x) to G's second entry (``from_hidden``).
 
-    The ReLU mirrors G's own first layer (Linear + ReLU), whose output ``from_hidden`` expects.
+    003 Sec. 6: "the output of flatten layer of the discriminator is the input of the batch
+    normalization layer of the generator ... we do not make any changes to the network
+    structure". Where D's ``feature_dim`` equals G's ``hidden_dim`` (every family here: the
+    dcgan and conv presets and the MLPs) the map is the identity and holds no parameter.
+    Only for a pair of nets whose sizes differ is it the smallest map that fits, one Linear
+    layer (no activation, so no feature is dropped).
     """
-    return nn.Sequential(nn.Linear(discriminator.feature_dim, generator.hidden_dim), nn.ReLU())
+
+    def __init__(self, feature_dim: int, hidden_dim: int):
+        super().__init__()
+        self.linear = None if feature_dim == hidden_dim else nn.Linear(feature_dim, hidden_dim)
+
+    def forward(self, features: Tensor) -> Tensor:
+        return features if self.linear is None else self.linear(features)
 
 
-def feature_reconstruction(nets: Nets, x: Tensor, adapter: str = "adapter", distance: Distance = "l1") -> Tensor:
-    """L_X = E ||G(D_F(x)) - x||_1 (003 Eq. 3): differentiable in D's features, the adapter and G."""
-    h = nets[adapter](nets["discriminator"].features(x))
-    return reconstruction(x, nets["generator"].from_hidden(h, source="encoder"), distance)
+def attach_feature_map(discriminator: nn.Module, generator: nn.Module) -> None:
+    """Give G the map from D's features as its submodule ``feature_map``: trained with G where
+    it has parameters; the identity (no parameter, no state) where the sizes match."""
+    generator.add_module("feature_map", FeatureMap(discriminator.feature_dim, generator.hidden_dim))
 
+
+def feature_reconstruction(nets: Nets, x: Tensor, distance: Distance = "l1", reduction: rec.Reduction = "mean") -> Tensor:
+    """L_X = E ||G(D_F(x)) - x||_1 (003 Eq. 3): differentiable in D's features and G.
+
+    D's features enter G at the input of its first batch norm, skipping G's first linear
+    layer (003 Fig. 4), through G's ``feature_map`` (the identity where sizes match).
+    """
+    g = nets["generator"]
+    h = g.feature_map(nets["discriminator"].features(x))
+    return reconstruction(x, g.from_hidden(h, source="encoder"), distance, reduction)

@@ -126,7 +126,7 @@ class Trainer:
         }
         defaults = {"optimizer": train.optimizer, "lr": train.lr, "betas": train.betas}
         self.optimizers = {
-            name: make_optimizer(list(net.parameters()), {**defaults, **self.method.optimizer_overrides(name)})
+            name: make_optimizer(list(net.parameters()), self._optimizer_settings(name, defaults))
             for name, net in self.nets.items()
             if any(True for _ in net.parameters()) and name not in train.freeze
         }
@@ -135,6 +135,11 @@ class Trainer:
         self._frozen = frozenset(train.freeze)
         self.step = 0
         self.train_seconds = 0.0
+
+    def _optimizer_settings(self, net: str, defaults: dict[str, Any]) -> dict[str, Any]:
+        """``train``'s optimiser, the method's overrides for ``net``, its lr scaled by ``lr_scale``."""
+        settings = {**defaults, **self.method.optimizer_overrides(net)}
+        return {**settings, "lr": settings["lr"] * self.method.lr_scale(net)}
 
     def _warm_start(self, source: str, names: list[str] | None) -> None:
         """``train.init_from``: copy nets' weights from a checkpoint (a file or a run directory)."""

@@ -22,7 +22,7 @@ def test_ae_terms_are_reconstruction_and_latent_matching(tmp_path):
     terms = trainer.method.autoencoder_terms(nets, batch, scratch)
     code = nets["encoder"](batch.x)
     recon = nets["generator"](code)
-    assert_close(terms["reconstruction"], (batch.x - recon).pow(2).sum(1).mean())
+    assert_close(terms["reconstruction"], 100.0 * (batch.x - recon).pow(2).sum(1).mean())  # 000: lambda = 100 on the sum
     assert_close(terms["latent"], adv.bce_real(nets["latent_discriminator"](code)))
 
 

@@ -13,7 +13,8 @@ def test_discriminator_fake_batch_is_the_reconstruction(tmp_path):
     g_terms = m.generator_terms(nets, batch, scratch)
     recon = nets["generator"](nets["encoder"](batch.x), source="encoder")
     d = nets["discriminator"]
-    assert_close(g_terms["adversarial"], adv.bce_real(d(recon)))
+    assert_close(g_terms["adversarial"], adv.generator_minimax(d(recon)))  # 000 Eq. 3: log(1 - D(H(x)))
+    assert m.config.generator_loss == "minimax" and m.config.reconstruction_weight == 100.0
     assert_close(m.discriminator_terms(nets, batch, scratch)["bce"], adv.bce_real(d(batch.x)) + adv.bce_fake(d(recon)))
 
 

@@ -24,7 +24,7 @@ def test_stage_switch_exactly_at_threshold():
 
 
 def test_alpha_l_is_min_alpha_error_one_and_detached(tmp_path):
-    trainer = tiny_trainer("gan_ae_decay", tmp_path, **{"method.alpha": 0.05})
+    trainer = tiny_trainer("gan_ae_decay", tmp_path, **{"method.alpha": 0.05, "method.generator_loss": "nonsaturating"})
     m, nets, batch = trainer.method, trainer.nets, batch_of(trainer)
     m.decay.stage = 2
     scratch = {}
@@ -43,6 +43,25 @@ def test_alpha_l_is_min_alpha_error_one_and_detached(tmp_path):
     plain = torch.autograd.grad(adv.bce_real(nets["discriminator"](scratch["recon"])), params)
     for g, p in zip(grads, plain):
         assert_close(g, alpha_l * p)
+
+
+def test_default_is_algorithm_1_line_14_with_the_papers_alpha(tmp_path):
+    """log(1 - alpha_L D(H(x))) with alpha_L a constant, alpha = 0.1, lambda = 100."""
+    trainer = tiny_trainer("gan_ae_decay", tmp_path)
+    m, nets, batch = trainer.method, trainer.nets, batch_of(trainer)
+    assert (m.config.alpha, m.config.reconstruction_weight, m.config.generator_loss) == (0.1, 100.0, "minimax")
+    m.decay.stage = 2
+    scratch = {}
+    m.autoencoder_terms(nets, batch, scratch)
+    alpha_l = scratch["alpha_l"]
+    terms = m.generator_terms(nets, batch, scratch)
+    d = torch.sigmoid(nets["discriminator"](scratch["recon"]))
+    expected = torch.log(1 - alpha_l * d).mean()
+    assert_close(terms["adversarial"], expected)
+    params = list(nets["generator"].parameters())
+    for g, e in zip(torch.autograd.grad(terms["adversarial"], params, retain_graph=True),
+                    torch.autograd.grad(expected, params)):
+        assert_close(g, e)
 
 
 def test_stage_one_has_no_adversarial_generator_update(tmp_path):

@@ -1,9 +1,12 @@
 """gan_rl and its gradient-penalty combinations: L_X in both losses, gradient into D's features."""
 
+import pytest
 import torch
 from torch.testing import assert_close
 
 from aegan import regularizers as reg
+from aegan.train import Trainer
+from tests.methods.test_images_registry import _config as image_config
 from tests.methods._helpers import batch_of, tiny_trainer
 
 
@@ -17,16 +20,54 @@ def test_rl_gradient_reaches_discriminator_features(tmp_path):
 
 
 def test_rl_term_closed_form_and_in_both_losses(tmp_path):
+    """L_X is the per-element mean absolute error (003's lambda = 5 reading), D's features
+    enter G's from_hidden unchanged, and the term is in both losses."""
     trainer = tiny_trainer("gan_rl", tmp_path, **{"method.rl_weight": 2.0})
     nets, batch, m = trainer.nets, batch_of(trainer), trainer.method
     d, g = nets["discriminator"], nets["generator"]
-    x_hat = g.from_hidden(nets["adapter"](d.features(batch.x)))
-    expected = 2.0 * (batch.x - x_hat).abs().sum(1).mean()
+    x_hat = g.from_hidden(d.features(batch.x), source="encoder")  # no map between D_F and G
+    expected = 2.0 * (batch.x - x_hat).abs().mean()
     scratch = {}
     assert_close(m.discriminator_terms(nets, batch, scratch)["rl"], expected)
     assert_close(m.generator_terms(nets, batch, scratch)["rl"], expected)
-    assert [p.updates for p in m.phases(0)] == [("discriminator",), ("generator", "adapter")]
-    assert nets["adapter"][0].in_features == d.feature_dim and nets["adapter"][0].out_features == g.hidden_dim
+
+
+def test_defaults_are_the_papers(tmp_path):
+    m = tiny_trainer("gan_rl", tmp_path).method
+    assert (m.config.rl_weight, m.config.reduction, m.config.generator_steps) == (5.0, "mean", 2)
+
+
+def test_two_generator_steps_per_discriminator_step_on_fresh_draws(tmp_path):
+    m = tiny_trainer("gan_rl", tmp_path).method
+    phases = m.phases(0)
+    assert [p.updates for p in phases] == [("discriminator",), ("generator",), ("generator",)]
+    assert phases[2].fresh_batch
+    scratch = {"fake": "stale"}
+    trainer = tiny_trainer("gan_rl", tmp_path / "b")
+    phases[2].terms(trainer.nets, batch_of(trainer), scratch)
+    assert scratch["fake"] != "stale"  # a fresh G(z) for the second G step
+
+
+@pytest.mark.parametrize("family", ["dcgan", "conv"])
+def test_same_nets_as_nsgan_on_image_nets(family, tmp_path):
+    """003 Sec. 6: no change to the network structure -- GAN-RL's parameters are NS-GAN's."""
+    def nets(name):
+        torch.manual_seed(0)
+        return Trainer(image_config(name, family=family), tmp_path / name).nets
+
+    rl, ns = nets("gan_rl"), nets("nsgan")
+    assert {k: sum(p.numel() for p in n.parameters()) for k, n in rl.items()} == \
+        {k: sum(p.numel() for p in n.parameters()) for k, n in ns.items()}
+    d, g = rl["discriminator"], rl["generator"]
+    assert d.feature_dim == g.hidden_dim and g.feature_map.linear is None
+
+
+def test_feature_map_only_where_sizes_differ():
+    fm = reg.FeatureMap(8, 8)
+    x = torch.randn(3, 8)
+    assert fm(x) is x and not list(fm.parameters())
+    fm = reg.FeatureMap(8, 5)
+    assert fm(x).shape == (3, 5) and fm.linear.in_features == 8
 
 
 def test_penalty_combinations_compose(tmp_path):

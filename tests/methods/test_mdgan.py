@@ -34,3 +34,24 @@ def test_d1_separates_data_from_reconstructions(tmp_path):
     assert [(p.name, p.updates) for p in m.phases(0)] == [
         ("manifold_discriminator", ("discriminator",)), ("manifold", ("generator", "encoder")),
         ("diffusion_discriminator", ("discriminator2",)), ("diffusion", ("generator",))]
+
+
+def test_manifold_adversarial_term_reaches_g_only(tmp_path):
+    """001 App. A step 3 updates G with lambda log D1(G(E(x))); E gets the reconstruction only."""
+    trainer = tiny_trainer("mdgan", tmp_path)
+    nets, batch, m = trainer.nets, batch_of(trainer), trainer.method
+    scratch = {}
+    m.manifold_discriminator_terms(nets, batch, scratch)
+    terms = m.manifold_terms(nets, batch, scratch)
+    e_params, g_params = list(nets["encoder"].parameters()), list(nets["generator"].parameters())
+    e_grads = torch.autograd.grad(terms["adversarial"], e_params, retain_graph=True, allow_unused=True)
+    assert all(g is None or g.abs().sum() == 0 for g in e_grads)
+    g_grads = torch.autograd.grad(terms["adversarial"], g_params, retain_graph=True)
+    assert any(g.abs().sum() > 0 for g in g_grads)
+    assert all(g.abs().sum() > 0 for g in torch.autograd.grad(terms["reconstruction"], e_params))
+
+
+def test_diffusion_step_draws_a_new_batch(tmp_path):
+    """001 App. A step 4: the diffusion step samples its own batch."""
+    m = tiny_trainer("mdgan", tmp_path).method
+    assert [p.fresh_batch for p in m.phases(0)] == [False, False, True, False]

@@ -34,14 +34,36 @@ def test_k_discriminator_steps_with_fresh_batches(tmp_path):
     m = tiny_trainer("vlgan", tmp_path, **{"method.discriminator_steps": 3}).method
     phases = m.phases(0)
     assert [p.name for p in phases] == ["vae", "discriminator", "discriminator_2", "discriminator_3", "generator"]
-    assert [p.fresh_batch for p in phases] == [False, False, True, True, False]
+    assert [p.fresh_batch for p in phases] == [False, True, True, True, False]  # Algorithm 1 line 10
     assert phases[0].updates == ("encoder", "generator")
+
+
+def test_fresh_z_for_each_d_step_and_for_the_g_step(tmp_path):
+    """Algorithm 1 lines 9 and 15: the G step does not reuse the D step's z."""
+    trainer = tiny_trainer("vlgan", tmp_path)
+    m, nets, batch = trainer.method, trainer.nets, batch_of(trainer)
+    _, d_phase, g_phase = m.phases(0)
+    scratch = {}
+    d_phase.terms(nets, batch, scratch)
+    z_d = scratch["z"]
+    g_phase.terms(nets, batch, scratch)
+    assert not torch.equal(scratch["z"], z_d)
+
+
+def test_discriminator_learns_ten_times_faster(tmp_path):
+    """002 Sec. 4.1: lr 0.0002 for G and E, 0.002 for D."""
+    trainer = tiny_trainer("vlgan", tmp_path, **{"train.lr": 2e-4})
+    lrs = {name: opt.param_groups[0]["lr"] for name, opt in trainer.optimizers.items()}
+    assert_close(torch.tensor([lrs["generator"], lrs["encoder"], lrs["discriminator"]]),
+                 torch.tensor([2e-4, 2e-4, 2e-3]))
+    trainer.apply_lr_schedule()  # the schedule keeps the ratio (it scales each base lr)
+    assert trainer.optimizers["discriminator"].param_groups[0]["lr"] == 10 * trainer.optimizers["generator"].param_groups[0]["lr"]
 
 
 def test_generator_loss_option_switches_between_minimax_and_nonsaturating(tmp_path):
     logits = torch.tensor([-6.0, -2.0, 0.5])  # D confidently rejects the fakes
-    minimax = tiny_trainer("vlgan", tmp_path / "a", **{"method.generator_loss": "minimax"}).method
-    default = tiny_trainer("vlgan", tmp_path / "b").method
+    default = tiny_trainer("vlgan", tmp_path / "a").method  # line 17: log(1 - D(G(z)))
+    nonsat = tiny_trainer("vlgan", tmp_path / "b", **{"method.generator_loss": "nonsaturating"}).method
     d = torch.sigmoid(logits)
-    assert_close(minimax.generator_loss(logits), torch.log1p(-d).mean())  # log(1 - D): saturates as D -> 0
-    assert_close(default.generator_loss(logits), -torch.log(d).mean())
+    assert_close(default.generator_loss(logits), torch.log1p(-d).mean())  # log(1 - D): saturates as D -> 0
+    assert_close(nonsat.generator_loss(logits), -torch.log(d).mean())

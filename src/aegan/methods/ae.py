@@ -16,10 +16,13 @@ from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch
 
 
 class AEConfig(MethodConfig):
-    """Defaults tuned on the 2D mixtures (configs/toy).
+    """000's settings (App. C; Sec. 4: "The parameter lambda = 100 in all experiments").
 
-    reconstruction_weight: lambda on E||x - G(E(x))||^2. For AE alone it only scales the
-      step size against the latent term; 1 keeps both terms of order one.
+    reconstruction_weight: lambda on L = E_x ||x - G(E(x))||^2, the squared l2 error of a
+      whole sample (summed over pixels or coordinates): the one L of 000, which its alpha = 0.1
+      and the stage switch at L < 1/alpha = 10 also multiply (Algorithm 1 lines 8, 12, 14); on
+      a per-pixel mean in [0, 1] that threshold would be met before training starts. AE is
+      000's alpha_L = 0 case (Fig. 6) of the same objective, so it takes the same lambda.
     latent_weight: weight of -log D_z(E(x)) in the encoder's loss. The paper does not give
       it (000 App. C only says "an extra discriminator on z"); 1 (AAE's equal weighting).
     distance: squared l2 (000 App. C: "measured by l2-norm").
@@ -27,7 +30,7 @@ class AEConfig(MethodConfig):
       distribution of z as uniform distribution" (on [-1, 1]^d here); "normal" is N(0, I).
     """
 
-    reconstruction_weight: PositiveFloat = 1.0
+    reconstruction_weight: PositiveFloat = 100.0
     latent_weight: NonNegativeFloat = 1.0
     distance: reg.Distance = "squared_l2"
     prior: Literal["uniform", "normal"] = "uniform"

@@ -7,7 +7,6 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import PositiveFloat
 
 from aegan import regularizers as reg
 from aegan.losses import adversarial as adv
@@ -16,19 +15,14 @@ from aegan.methods.base import Batch, Nets, Phase, Scratch, discriminate, record
 
 
 class GANAEConfig(AEConfig):
-    """Defaults tuned on the 2D mixtures (configs/toy).
+    """As ae (lambda = 100 on the summed squared error), plus G's adversarial loss.
 
-    reconstruction_weight: lambda of Eq. 3 on our error, which sums over data dimensions.
-      The paper's lambda = 100 reads as 100 on a per-pixel mean: on a sum over 2,352
-      pixels it makes the reconstruction gradient ~1000x the latent discriminator's and
-      E(x) never matches the prior, so the image configs set 100 / pixels. On 2D data
-      (two dimensions) 100 is used as is.
-    generator_loss: "minimax" is Eq. 3's log(1 - D(H(x))); "nonsaturating" uses
-      -log D(H(x)), which keeps its gradient when D wins.
+    generator_loss: "minimax" is Eq. 3's log(1 - D(H(x))) (Algorithm 1 line 14 with
+      alpha_L = 1): the form 000 Sec. 3 / App. A analyse; "nonsaturating" uses -log D(H(x)),
+      which keeps its gradient when D wins (not the paper's).
     """
 
-    reconstruction_weight: PositiveFloat = 100.0
-    generator_loss: Literal["minimax", "nonsaturating"] = "nonsaturating"
+    generator_loss: Literal["minimax", "nonsaturating"] = "minimax"
 
 
 @register
@@ -39,6 +33,7 @@ class GANAE(AE):
     name = "gan_ae"
     summary = "GAN+AE: adversarial loss on reconstructions G(E(x)) + lambda * l2 (000 Eq. 3)"
     nets = ("encoder", "generator", "discriminator", "latent_discriminator")
+    data_discriminators = ("discriminator",)
     Config = GANAEConfig
 
     def adversarial(self, fake_logits, scratch: Scratch):

@@ -1,5 +1,10 @@
 """VLGAN: a VAE step on encoder + generator (the decoder), then k D steps, then a G step
 (002 Algorithm 1). The generator and the decoder are the same network.
+
+Per iteration (Algorithm 1): lines 3-7, a batch x and noise eps, E and G minimise the VAE
+loss (Eq. 12: reconstruction + beta KL); lines 8-14, k times: fresh z and a fresh batch, D
+minimises its BCE; lines 15-18, fresh z, G minimises log(1 - D(G(z))) (line 17, Eq. 3/14:
+the minimax loss). D's learning rate is 10x G's and E's (Sec. 4.1: 0.002 vs 0.0002).
 """
 
 from __future__ import annotations
@@ -7,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 import torch
-from pydantic import NonNegativeFloat, PositiveInt
+from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
 from aegan import regularizers as reg
 from aegan.losses import adversarial as adv
@@ -17,24 +22,23 @@ from aegan.methods.gan import NSGAN
 
 
 class VLGANConfig(MethodConfig):
-    """Defaults tuned on the 2D mixtures (configs/toy).
+    """002's choices; ``beta`` is not given by the paper.
 
-    beta: weight of KL(q(z|x) || N(0, I)) against the squared-l2 reconstruction (a
-      Gaussian decoder of fixed variance). Not given for 2D data by the paper; with modes of
-      std 0.01-0.05 a beta of order one would blur the posterior over several modes, so a
-      small beta is used. Tuned (seed 0, 10k steps, batch 512): ring8 beta 0.01 -> 8 modes,
-      high-quality 0.969; grid25 (depth-3 MLP) beta 0.05 -> 25 modes, 0.966 (set in
-      configs/toy/grid25.yaml); beta 0.2 on the depth-2 grid -> 25 modes, 0.894.
+    beta: weight of KL(q(z|x) || N(0, I)) against the reconstruction, the log-likelihood of
+      a Gaussian decoder of fixed variance: squared l2 summed over the data dimensions (the
+      ELBO's unit; KL is summed over latent dimensions). 002 only says "beta is a
+      hyperparameter". With 2D modes of std 0.01-0.05 a beta of order one blurs the
+      posterior over several modes, so 0.01 (the configs set 0.05 on grid25).
     discriminator_steps: k of Algorithm 1; the paper uses k = 1.
-    generator_loss: the G step's loss. "nonsaturating" (default) is -log D(G(z)) (the labelled
-      BCE of line 17 with label "real"), the same generator loss as the other baselines;
-      "minimax" is log(1 - D(G(z))), which saturates when D wins: with it the vanishing-gradient
-      experiment (002 Fig. 4, benchmarks/stability.py) isolates what the VAE step adds.
+    discriminator_lr_ratio: D's learning rate over ``train.lr`` (G's and E's): 10 (Sec. 4.1).
+    generator_loss: "minimax" is line 17, log(1 - D(G(z))) (Eq. 3/14), which saturates when
+      D wins; "nonsaturating" is -log D(G(z)).
     """
 
     beta: NonNegativeFloat = 0.01
-    generator_loss: Literal["minimax", "nonsaturating"] = "nonsaturating"
+    generator_loss: Literal["minimax", "nonsaturating"] = "minimax"
     discriminator_steps: PositiveInt = 1
+    discriminator_lr_ratio: PositiveFloat = 10.0
     distance: reg.Distance = "squared_l2"
 
 
@@ -56,6 +60,9 @@ class VLGAN(NSGAN):
         return {"generator": factory.generator(), "discriminator": factory.discriminator(),
                 "encoder": factory.encoder(out_dim=2 * self.latent_dim)}
 
+    def lr_scale(self, net: str) -> float:
+        return self.config.discriminator_lr_ratio if net == "discriminator" else 1.0
+
     def generator_loss(self, fake_logits):
         if self.config.generator_loss == "minimax":
             return adv.generator_minimax(fake_logits)
@@ -69,15 +76,20 @@ class VLGAN(NSGAN):
         return {"reconstruction": error, "kl": c.beta * gaussian_kl(mu, logvar)}
 
     def fresh_discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
-        """A D step on fresh z (line 9); the G step then reuses the last D step's G(z)."""
+        """Lines 9-12: a D step on fresh z (and, by ``fresh_batch``, a fresh batch)."""
         scratch.pop("fake", None)
         return self.discriminator_terms(nets, batch, scratch)
+
+    def fresh_generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
+        """Lines 15-17: the G step on fresh z."""
+        scratch.pop("fake", None)
+        return self.generator_terms(nets, batch, scratch)
 
     def phases(self, step: int):
         d_steps = tuple(
             Phase("discriminator" if i == 0 else f"discriminator_{i + 1}", ("discriminator",),
-                  self.fresh_discriminator_terms, fresh_batch=i > 0)
+                  self.fresh_discriminator_terms, fresh_batch=True)
             for i in range(self.config.discriminator_steps)
         )
         return (Phase("vae", ("encoder", "generator"), self.vae_terms), *d_steps,
-                Phase("generator", ("generator",), self.generator_terms))
+                Phase("generator", ("generator",), self.fresh_generator_terms))
