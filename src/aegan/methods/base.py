@@ -66,6 +66,10 @@ class Method:
     # the nets whose input is a data-space sample (real or generated): where
     # ``train.instance_noise`` adds its noise; () for methods without one
     data_discriminators: ClassVar[tuple[str, ...]] = ("discriminator",)
+    # False: the method's discriminator holds no batch norm whatever ``model.d_batchnorm``
+    # says (gradient-penalty critics: the penalty must be per sample); its build_nets asks
+    # ``factory.for_method(self)`` for nets
+    critic_batchnorm: ClassVar[bool] = True
     Config: ClassVar[type[MethodConfig]] = MethodConfig
 
     def __init__(self, config: MethodConfig, latent_dim: int):
@@ -81,6 +85,10 @@ class Method:
     def optimizer_overrides(self, net: str) -> dict[str, Any]:
         """Per-net optimiser settings that differ from ``train`` (e.g. {"lr": 5e-5})."""
         return {}
+
+    def lr_scale(self, net: str) -> float:
+        """A factor on ``train.lr`` for this net (VLGAN's D learns 10x faster than G and E)."""
+        return 1.0
 
     # -- one training step --------------------------------------------------------------
     def phases(self, step: int) -> Sequence[Phase]:

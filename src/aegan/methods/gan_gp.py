@@ -1,7 +1,8 @@
 """GAN-GP and DRAGAN: NS-GAN with a gradient penalty on D (003 Sec. 6.4).
 
 ``GradientPenalty`` is a mixin: put it before any GAN-like method to add
-lambda (||grad D||_2 - 1)^2 to that method's discriminator terms.
+lambda (||grad D||_2 - 1)^2 to that method's discriminator terms, and to build that
+method's D without batch norm (``NetFactory.for_method``), so the penalty is per sample.
 """
 
 from __future__ import annotations
@@ -22,9 +23,17 @@ class GradientPenaltyConfig(MethodConfig):
 
 
 class GradientPenalty:
-    """Mixin: adds ``penalty`` = penalty_weight * gradient_penalty(kind) to D's terms."""
+    """Mixin: adds ``penalty`` = penalty_weight * gradient_penalty(kind) to D's terms.
+
+    D is built without batch norm (``critic_batchnorm``): whatever ``build_nets`` the
+    method has further down the MRO (GAN-RL's, ...) gets a factory that builds no BN in D.
+    """
 
     penalty_kind: ClassVar[Literal["gp", "dragan"]] = "gp"
+    critic_batchnorm: ClassVar[bool] = False
+
+    def build_nets(self, factory):
+        return super().build_nets(factory.for_method(self))
 
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         terms = super().discriminator_terms(nets, batch, scratch)

@@ -131,7 +131,7 @@ class ConvConfig(ModelConfig):
     fc: NonNegativeInt = 1024  # hidden FC width; 0 = none (DCGAN)
     kernel: PositiveInt = 5
     d_activation: Literal["relu", "leaky_relu"] = "leaky_relu"
-    d_batchnorm: bool = True  # BN in D (off for gradient-penalty critics)
+    d_batchnorm: bool = True  # BN in D; gradient-penalty methods build theirs without (NetFactory.for_method)
     first_bn: bool = True  # BN after the first conv of D and E (Table 3: yes; DCGAN: no)
     bn_order: Literal["act_bn", "bn_act"] = "act_bn"  # G only: Table 3 lists "ReLU, BN"; DCGAN "BN, ReLU"
     output: Literal["sigmoid", "tanh", "linear"] = "sigmoid"
@@ -185,13 +185,15 @@ class ConvStack(nn.Module):
 class ConvDiscriminator(nn.Module):
     """x (N, C, H, W) -> logits (N,) (or (N, out_dim)); ``features`` is the penultimate layer."""
 
-    def __init__(self, shape, c: ConvConfig, out_dim: int = 1):
+    def __init__(self, shape, c: ConvConfig, out_dim: int = 1, batchnorm: bool | None = None):
         super().__init__()
-        self.features = ConvStack(shape, c, c.d_activation, c.d_batchnorm)
+        batchnorm = c.d_batchnorm if batchnorm is None else batchnorm
+        self.features = ConvStack(shape, c, c.d_activation, batchnorm)
         self.feature_dim = self.features.out_dim
         self.out_dim = out_dim
         self.head = nn.Linear(self.feature_dim, out_dim)
-        self.batch_coupled = c.d_batchnorm  # BN: real and fake batches go through separately
+        # BN: real and fake batches go through separately; without, in one batch
+        self.batch_coupled = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.features.modules())
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.head(self.features(x))
@@ -260,8 +262,9 @@ class ConvFactory(NetFactory):
     def generator(self, latent_dim: int | None = None) -> nn.Module:
         return ConvGenerator(self.data_shape, self.config, latent_dim or self.config.latent_dim)
 
-    def discriminator(self, out_dim: int = 1) -> nn.Module:
-        return ConvDiscriminator(self.data_shape, self.config, out_dim)
+    def discriminator(self, out_dim: int = 1, batchnorm: bool | None = None) -> nn.Module:
+        batchnorm = self.discriminator_batchnorm(batchnorm, self.config.d_batchnorm)
+        return ConvDiscriminator(self.data_shape, self.config, out_dim, batchnorm)
 
     def encoder(self, out_dim: int | None = None) -> nn.Module:
         return ConvEncoder(self.data_shape, self.config, out_dim or self.config.latent_dim)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 from pydantic import BaseModel, ConfigDict, PositiveInt
 from torch import nn
 
@@ -17,18 +19,52 @@ class ModelConfig(BaseModel):
 
 
 class NetFactory:
-    """Builds the roles a method declares: generator, discriminator, encoder, latent MLPs."""
+    """Builds the roles a method declares: generator, discriminator, encoder, latent MLPs.
+
+    ``critic_batchnorm`` False makes ``discriminator()`` build no batch norm whatever the
+    config says; a method gets such a factory from ``for_method`` (gradient-penalty critics).
+    """
+
+    critic_batchnorm: bool = True
 
     def __init__(self, config: ModelConfig, data_shape: tuple[int, ...]):
         self.config = config
         self.data_shape = tuple(data_shape)
         self.latent_dim = config.latent_dim
 
+    def for_method(self, method) -> NetFactory:
+        """This factory as ``method`` needs it: a copy that builds discriminators without
+        batch norm where the method's ``critic_batchnorm`` is False, else this factory.
+
+        A gradient penalty E (||grad_x D(x)||_2 - 1)^2 constrains D's gradient per sample;
+        with batch norm D(x_i) depends on the other samples of the batch, so grad_x_i D(x_i)
+        does too and the penalty is no longer the one of the papers. Gulrajani et al. 2017
+        (WGAN-GP), Sec. 4 "No critic batch normalization": the penalty "is no longer valid
+        in this setting ... we simply omit batch normalization in the critic in our models".
+        Where BN is dropped the critic gets no normalisation at all, not the layer norm they
+        suggest as a replacement: their own critics (the DCGAN one included) run without
+        any, and so the critic stays the other methods' net minus its BN layers, with no
+        parameters of its own.
+        A method's ``build_nets`` calls this before asking for nets (``GradientPenalty``,
+        ``WGANGP``), so it reaches every ``build_nets`` further down its class's MRO.
+        """
+        if getattr(method, "critic_batchnorm", True) or not self.critic_batchnorm:
+            return self
+        factory = copy.copy(self)
+        factory.critic_batchnorm = False
+        return factory
+
+    def discriminator_batchnorm(self, batchnorm: bool | None, configured: bool) -> bool:
+        """Whether ``discriminator(batchnorm=...)`` holds batch norm: the argument where
+        given, else the config's ``configured`` unless this factory forbids it."""
+        return (configured and self.critic_batchnorm) if batchnorm is None else batchnorm
+
     def generator(self, latent_dim: int | None = None) -> nn.Module:
         """code (N, latent_dim or config.latent_dim) -> sample; also used as a decoder."""
         raise NotImplementedError
 
-    def discriminator(self, out_dim: int = 1) -> nn.Module:
+    def discriminator(self, out_dim: int = 1, batchnorm: bool | None = None) -> nn.Module:
+        """x -> logits; ``batchnorm``: hold batch norm or not (None: ``d_batchnorm``)."""
         raise NotImplementedError
 
     def encoder(self, out_dim: int | None = None) -> nn.Module:
@@ -55,7 +91,8 @@ class MLPFactory(NetFactory):
         c = self.config
         return MLPGenerator(latent_dim or c.latent_dim, flat_dim(self.data_shape), c.hidden, c.depth)
 
-    def discriminator(self, out_dim: int = 1) -> nn.Module:
+    def discriminator(self, out_dim: int = 1, batchnorm: bool | None = None) -> nn.Module:
+        """MLP discriminators never hold batch norm, so ``batchnorm`` changes nothing."""
         c = self.config
         return MLPDiscriminator(flat_dim(self.data_shape), c.hidden, c.depth, out_dim)
 
