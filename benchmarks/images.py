@@ -59,6 +59,26 @@ def _cell(values, digits):
     return f"{np.mean(finite):.{digits}f} ± {np.std(finite):.{digits}f}"
 
 
+def term_balance(run_dir, tail: float = 0.1) -> str:
+    """Each loss term's gradient norm over its phase's nets (``train.grad_per_term``), mean
+    over the last ``tail`` of the logged steps, for the phases with several terms: the balance
+    each method trains with (e.g. "generator: adversarial 2.0, geometric 81")."""
+    log = Path(run_dir) / "log.jsonl"
+    if not log.exists():
+        return "-"
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
+    rows = rows[-max(1, int(len(rows) * tail)):]
+    by_phase: dict[str, dict[str, float]] = {}
+    for key in sorted({k for r in rows for k in r if k.startswith("grad/") and "/term/" in k}):
+        phase, term = key[len("grad/"):].split("/term/")
+        values = [r[key] for r in rows if key in r]
+        by_phase.setdefault(phase, {})[term] = float(np.mean(values))
+    if not by_phase:
+        return "-"
+    return "; ".join(f"{phase}: " + ", ".join(f"{t} {v:.3g}" for t, v in terms.items())
+                     for phase, terms in by_phase.items())
+
+
 def _group(jobs, results):
     out: dict[str, dict[str, list]] = {}
     for job, res in zip(jobs, results):
@@ -96,7 +116,7 @@ def real_data_row(job) -> str:
     modes = three_digit_mode_scores(data, x, digits)
     scores = product_scores(probs, data.mode_weights)
     return (f"| real data ({config.eval.n_samples} samples) | {modes['modes']:.0f} | {modes['kl']:.3f} | "
-            f"{scores['mode_score']:.2f} | {scores['inception_score']:.1f} | - | - |")
+            f"{scores['mode_score']:.2f} | {scores['inception_score']:.1f} | - | - | - |")
 
 
 def stacked_table(jobs, results) -> str:
@@ -104,7 +124,8 @@ def stacked_table(jobs, results) -> str:
     for config_path, by_method in _group(jobs, results).items():
         first_job, first = next(iter(by_method.values()))[0]
         lines += [f"### {Path(config_path).stem}", "", *_header(first)]
-        head = ["method", "modes", "KL", "MODE score", "IS (1000 classes)", "seeds", "ms/step"]
+        head = ["method", "modes", "KL", "MODE score", "IS (1000 classes)", "seeds", "ms/step",
+                "gradient norm per loss term, seed 0 (last 10 % of steps)"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head), real_data_row(first_job)]
         for method, runs in by_method.items():
             m = [r["metrics"] for _, r in runs]
@@ -112,7 +133,7 @@ def stacked_table(jobs, results) -> str:
                 method, _cell([x.get("mnist_modes/modes") for x in m], 1), _cell([x.get("mnist_modes/kl") for x in m], 3),
                 _cell([x.get("mode_score/mode_score") for x in m], 2),
                 _cell([x.get("mode_score/inception_score") for x in m], 1), str(len(runs)),
-                f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}"]) + " |")
+                f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}", term_balance(runs[0][0].run_dir)]) + " |")
         lines.append("")
     lines += ["### Published numbers (not ours)", "", "| method | protocol | modes | KL |", "|---|---|---|---|"]
     lines += [f"| {m} | {p} | {modes} | {kl} |" for m, p, modes, kl in STACKED_ANCHORS]
@@ -134,16 +155,17 @@ def compositional_table(jobs, results) -> str:
                              if k.endswith("/missed_modes")})
         lines += [f"### {Path(config_path).stem}", "", *_header(first)]
         head = ["method", *[f"missed ({k.split('/')[0]}, {k.split('/')[1]})" for k in sigma_keys],
-                "classifier missing", "KL", f"000 Table 2 (epoch {20 if paper_col == 1 else 50})", "ms/step"]
+                f"000 Table 2, epoch {20 if paper_col == 1 else 50} (same estimator)", "classifier missing", "KL",
+                "ms/step", "gradient norm per loss term, seed 0 (last 10 % of steps)"]
         lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         for method, runs in by_method.items():
             m = [r["metrics"] for _, r in runs]
             paper = TABLE2_000.get(method)
             lines.append("| " + " | ".join([
                 method, *[_cell([x.get(k) for x in m], 1) for k in sigma_keys],
-                _cell([x.get("mnist_modes/missing") for x in m], 1), _cell([x.get("mnist_modes/kl") for x in m], 3),
                 f"{paper[0]}: {paper[paper_col]}" if paper else "-",
-                f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}"]) + " |")
+                _cell([x.get("mnist_modes/missing") for x in m], 1), _cell([x.get("mnist_modes/kl") for x in m], 3),
+                f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}", term_balance(runs[0][0].run_dir)]) + " |")
         lines.append("")
     lines += ["### 000 Table 2 (not ours)", "", "| epoch | " + " | ".join(v[0] for v in TABLE2_000.values()) + " |",
               "|---|" + "---|" * len(TABLE2_000),

