@@ -8,7 +8,7 @@
     # any --section.key=value after the options overrides every run's config (--train.amp=true)
 
 Runs go through ``aegan.compare`` (finished runs are reused), then this script writes
-``OUT/<table>_<scale>.md`` and ``.json`` with mean ± std over seeds, ms/step, the protocol,
+``OUT/<table>_<scale>.md`` and ``.json`` with mean ± sample std over seeds, ms/step, the protocol,
 the classifier's SHA-256, and per run a sample grid (the run's samples.png) and a latent
 interpolation grid (``interpolation.png``, 000 Fig. 1).
 """
@@ -51,12 +51,9 @@ STEPS_PER_EPOCH = 600  # 60,000 images / batch 100 (the full-scale configs)
 
 
 def _cell(values, digits):
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
-        return "n/a"
-    if len(finite) == 1:
-        return f"{finite[0]:.{digits}f}"
-    return f"{np.mean(finite):.{digits}f} ± {np.std(finite):.{digits}f}"
+    from aegan.compare import _mean_std
+
+    return _mean_std(values, digits)
 
 
 def term_balance(run_dir, tail: float = 0.1) -> str:
@@ -135,7 +132,9 @@ def stacked_table(jobs, results) -> str:
                 _cell([x.get("mode_score/inception_score") for x in m], 1), str(len(runs)),
                 f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}", term_balance(runs[0][0].run_dir)]) + " |")
         lines.append("")
-    lines += ["### Published numbers (not ours)", "", "| method | protocol | modes | KL |", "|---|---|---|---|"]
+    from aegan.compare import STD_NOTE
+
+    lines += [STD_NOTE, "", "### Published numbers (not ours)", "", "| method | protocol | modes | KL |", "|---|---|---|---|"]
     lines += [f"| {m} | {p} | {modes} | {kl} |" for m, p, modes, kl in STACKED_ANCHORS]
     lines += ["", "001 Table 2 (compositional MNIST in one 64x64 image, unequal digit probabilities, 4 sets; #Miss / KL):", "",
               "| method | set 1 | set 2 | set 3 | set 4 |", "|---|---|---|---|---|"]
@@ -167,7 +166,9 @@ def compositional_table(jobs, results) -> str:
                 _cell([x.get("mnist_modes/missing") for x in m], 1), _cell([x.get("mnist_modes/kl") for x in m], 3),
                 f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}", term_balance(runs[0][0].run_dir)]) + " |")
         lines.append("")
-    lines += ["### 000 Table 2 (not ours)", "", "| epoch | " + " | ".join(v[0] for v in TABLE2_000.values()) + " |",
+    from aegan.compare import STD_NOTE
+
+    lines += [STD_NOTE, "", "### 000 Table 2 (not ours)", "", "| epoch | " + " | ".join(v[0] for v in TABLE2_000.values()) + " |",
               "|---|" + "---|" * len(TABLE2_000),
               "| 20 | " + " | ".join(str(v[1]) for v in TABLE2_000.values()) + " |",
               "| 50 | " + " | ".join(str(v[2]) for v in TABLE2_000.values()) + " |"]

@@ -142,7 +142,9 @@ def table(name: str, by_method: dict[str, list[dict]], header: str) -> str:
     lines = [header, "", "| method | seeds | " + " | ".join(c for c, _, _ in cols) + " |", "|" + "---|" * (len(cols) + 2)]
     for method, rows in by_method.items():
         lines.append(f"| {method} | {len(rows)} | " + " | ".join(_cell([r[k] for r in rows], d) for _, k, d in cols) + " |")
-    return "\n".join(lines) + "\n"
+    from aegan.compare import STD_NOTE
+
+    return "\n".join(lines + ["", STD_NOTE]) + "\n"
 
 
 def figure(series_by_run: list[tuple[str, dict[str, np.ndarray]]], labels: dict[str, str], path: Path) -> None:

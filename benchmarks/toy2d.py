@@ -41,7 +41,7 @@ PUBLISHED = {
 HEADER = ("# 2D mode collapse: ring8 and grid25\n\n"
           "modes: modes with at least one high-quality sample (within 3 std of its centre) out of 2,500; "
           "strict modes: modes receiving at least 10 % of the high-quality samples their weight predicts; worst seed's high-quality: the minimum over seeds; KL: of the mode "
-          "histogram to the true weights. Mean ± std over seeds. Rows: the seed papers' methods (nsgan to dragan_rl), "
+          "histogram to the true weights. Mean ± sample std (ddof 1) over seeds. Rows: the seed papers' methods (nsgan to dragan_rl), "
           "then the baselines (gan to gan_mb), then published references.\n\n")
 QUICK = {"methods": ["nsgan", "reg_gan", "gan_rl"], "seeds": 2, "overrides": {"train.steps": 2000}}
 

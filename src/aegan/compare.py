@@ -23,7 +23,7 @@ from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.config import ConfigError, apply_overrides, build_config, read_yaml
 
 # per metric: (column title, metric key, digits[, "min"]); a table shows the metrics its runs
-# computed, as mean ± std over seeds, or as the worst seed's value where "min" is given
+# computed, as mean ± sample std (ddof 1) over seeds, or as the worst seed's value where "min" is given
 COLUMNS = {
     "mixture": (("modes", "mixture/modes", 2), ("high-quality", "mixture/high_quality", 3),
                 ("worst seed's high-quality", "mixture/high_quality", 3, "min"),
@@ -142,13 +142,24 @@ def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[s
     return [results[i] for i in range(len(jobs))]
 
 
+STD_NOTE = ("± is the sample standard deviation over seeds (ddof 1); "
+            "with one seed a mean cell shows that seed's value alone, without ±.")
+
+
 def _mean_std(values: list[float | None], digits: int | str) -> str:
-    """"mean ± std" of the finite values (``digits``: decimals, or a format spec such as ".2e")."""
+    """"mean ± std" of the finite values (``digits``: decimals, or a format spec such as ".2e").
+
+    std is the sample standard deviation (ddof 1: divides by n - 1), not the population one
+    (ddof 0), which understates the spread of the 2-10 seeds a table holds; values [1, 3]
+    give "2.00 ± 1.41". With one finite value there is no spread to estimate: the cell is
+    that value alone, without ±. Non-finite or missing values are left out and counted."""
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return "n/a"
     spec = digits if isinstance(digits, str) else f".{digits}f"
-    text = f"{format(np.mean(finite), spec)} ± {format(np.std(finite), spec)}"
+    text = format(float(np.mean(finite)), spec)
+    if len(finite) > 1:
+        text += f" ± {format(float(np.std(finite, ddof=1)), spec)}"
     return text if len(finite) == len(values) else f"{text} ({len(values) - len(finite)} n/a)"
 
 
@@ -161,8 +172,9 @@ def _cell(values: list[float | None], digits: int, aggregate: str = "mean") -> s
 
 def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, list[str]] | None = None) -> str:
     """A markdown table per config: a row per method with its number of seeds, mean ± std
-    over seeds of each column, whether every seed found every mode, and ms per step.
-    ``extra_rows`` appends ready-made rows (published references) under a config's label."""
+    over seeds of each column (sample std, ddof 1: ``STD_NOTE`` is printed under each
+    table), whether every seed found every mode, and ms per step. ``extra_rows`` appends
+    ready-made rows (published references) under a config's label."""
     lines: list[str] = []
     for config_path in dict.fromkeys(j.config_path for j in jobs):
         rows = [(j, r) for j, r in zip(jobs, results) if j.config_path == config_path]
@@ -183,7 +195,7 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
         for cells in (extra_rows or {}).get(label, []):
             padded = cells + [""] * (len(header) - len(cells))
             lines.append("| " + " | ".join(padded) + " |")
-        lines.append("")
+        lines += ["", STD_NOTE, ""]
     return "\n".join(lines)
 
 
@@ -234,6 +246,9 @@ def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path,
     results = run_all(jobs, workers, progress)
     text = table(jobs, results)
     atomic_write_text(out / "results.md", text)
-    atomic_write_json(out / "results.json", [{"config": j.config_path, "run_dir": j.run_dir, **r} for j, r in zip(jobs, results)])
+    # one record per run (not aggregated): each seed's value of every metric is kept, under
+    # "label" (the table's row: a method or a variant under ``methods:``), "seed", "metrics"
+    atomic_write_json(out / "results.json", [{"config": j.config_path, "label": j.method, "run_dir": j.run_dir, **r}
+                                             for j, r in zip(jobs, results)])
     figure(jobs, out)
     return text

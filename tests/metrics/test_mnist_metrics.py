@@ -78,20 +78,77 @@ def test_is_and_mode_score_formulas():
     assert s["inception_score"] == pytest.approx(10) and s["mode_score"] == pytest.approx(10)
     collapsed = eye[[4]].repeat(500, 1)  # confident, one class
     s = classifier_scores(collapsed, uniform)
-    assert s["inception_score"] == pytest.approx(1) and s["mode_score"] == pytest.approx(1)
+    # IS = 1; p_gen = one-hot on 4, KL(p_gen || uniform) = ln 10, MODE = 1 * exp(-ln 10) = 0.1
+    assert s["inception_score"] == pytest.approx(1) and s["mode_score"] == pytest.approx(0.1)
     blurry = torch.full((500, 10), 0.1)  # one bad image the classifier cannot read
     s = classifier_scores(blurry, uniform)
-    assert s["inception_score"] == pytest.approx(1) and s["mode_score"] == pytest.approx(1)
+    assert s["inception_score"] == pytest.approx(1) and s["mode_score"] == pytest.approx(1)  # p_gen = p_train
     # 001's point: IS does not know the training labels, MODE does. Two confident balanced
-    # classes when training data has ten: IS = 2, MODE = exp(ln 10 - ln 5) = 2.
+    # classes when training data has ten: IS = 2, KL(p_gen || uniform) = ln(0.5 / 0.1) = ln 5,
+    # MODE = 2 / 5 = 0.4. (The old test asserted MODE = 2 = IS here: the literal form
+    # exp(E KL(p(y|x)||p_train) - KL(p_gen||p_train)) = exp(ln 10 - ln 5) is the IS again.)
     two = eye[[0, 1]].repeat(100, 1)
     s = classifier_scores(two, uniform)
-    assert s["inception_score"] == pytest.approx(2) and s["mode_score"] == pytest.approx(2)
-    # against skewed training labels p(y): MODE = exp(E KL(p(y|x)||p) - KL(p*||p))
+    assert s["inception_score"] == pytest.approx(2) and s["mode_score"] == pytest.approx(0.4)
+    # balanced generated labels against skewed training labels p_train = (0.5, 0.5/9, ...):
+    # KL(uniform || p_train) = 0.1 ln 0.2 + 0.9 ln 1.8 = 0.368064, MODE = 10 e^-0.368064 = 6.9207
     skew = torch.tensor([0.5] + [0.5 / 9] * 9)
     s = classifier_scores(perfect, skew)
-    expected = math.exp(sum(0.1 * -math.log(p) for p in skew.tolist()) - sum(0.1 * math.log(0.1 / p) for p in skew.tolist()))
-    assert s["mode_score"] == pytest.approx(expected) and s["inception_score"] == pytest.approx(10)
+    assert s["inception_score"] == pytest.approx(10) and s["mode_score"] == pytest.approx(6.920727, rel=1e-6)
+
+
+def _literal_mode_log(probs: list[list[float]], p_train: list[float]) -> float:
+    """E_x KL(p(y|x) || p_train) - KL(p_gen || p_train), by hand: the literal form that is log IS."""
+    def kl(p, q):
+        return sum(a * math.log(a / b) for a, b in zip(p, q) if a > 0)
+    p_gen = [sum(col) / len(probs) for col in zip(*probs)]
+    return sum(kl(row, p_train) for row in probs) / len(probs) - kl(p_gen, p_train)
+
+
+def test_mode_score_skewed_generated_marginal_by_hand():
+    # three confident samples, labels 0, 0, 1 of three; p_train uniform (1/3 each).
+    # p_gen = (2/3, 1/3, 0); E_x KL(p(y|x) || p_gen) = H(p_gen) = (2/3) ln 1.5 + (1/3) ln 3,
+    # IS = 1.5^(2/3) 3^(1/3) = 3 / 2^(2/3) = 1.889882;
+    # KL(p_gen || p_train) = (2/3) ln 2 + (1/3) ln 1 = 0.462098;
+    # MODE = IS e^-0.462098 = 3 / 2^(4/3) = 1.190551 < IS.
+    probs = [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    p_train = [1 / 3] * 3
+    s = classifier_scores(torch.tensor(probs, dtype=torch.float64), torch.tensor(p_train, dtype=torch.float64))
+    assert s["inception_score"] == pytest.approx(1.889882, rel=1e-6)
+    assert s["mode_score"] == pytest.approx(1.190551, rel=1e-6)
+    assert s["mode_score"] == pytest.approx(s["inception_score"] * math.exp(-2 / 3 * math.log(2)), rel=1e-12)
+    assert s["mode_score"] < s["inception_score"]
+    # the literal form gives the IS back: the p_train terms cancel
+    assert math.exp(_literal_mode_log(probs, p_train)) == pytest.approx(s["inception_score"], rel=1e-12)
+
+
+def test_mode_score_equals_is_when_generated_marginal_is_p_train():
+    # soft rows whose mean is p_train = (0.25, 0.25, 0.5): KL(p_gen || p_train) = 0, MODE = IS.
+    # E_x KL(p(y|x) || p_gen) = [2 (0.9 ln 3.6 + 0.1 ln 0.4) + 2 ln 2] / 4 = 0.877179,
+    # IS = MODE = e^0.877179 = 2.404109.
+    probs = torch.tensor([[0.9, 0.1, 0.0], [0.1, 0.9, 0.0], [0.0, 0.0, 1.0], [0.0, 0.0, 1.0]], dtype=torch.float64)
+    s = classifier_scores(probs, torch.tensor([0.25, 0.25, 0.5], dtype=torch.float64))
+    assert s["inception_score"] == pytest.approx(2.404109, rel=1e-6)
+    assert s["mode_score"] == pytest.approx(s["inception_score"], rel=1e-12)
+
+
+def test_mode_score_tells_apart_generators_the_is_cannot():
+    # p_train = (0.7, 0.3). Two confident generators, ten samples each:
+    # A: seven of label 0, three of label 1 -> p_gen = (0.7, 0.3) = p_train;
+    # B: three of label 0, seven of label 1 -> p_gen = (0.3, 0.7).
+    # Both: IS = exp(H(0.7, 0.3)) = exp(0.610864) = 1.842023 (the IS is blind to which label
+    # is the rare one). KL((0.3, 0.7) || (0.7, 0.3)) = 0.4 ln(7/3) = 0.338919, so
+    # MODE_A = 1.842023 and MODE_B = 1.842023 e^-0.338919 = 1.312515.
+    eye = torch.eye(2, dtype=torch.float64)
+    p_train = torch.tensor([0.7, 0.3], dtype=torch.float64)
+    a = classifier_scores(eye[[0] * 7 + [1] * 3], p_train)
+    b = classifier_scores(eye[[0] * 3 + [1] * 7], p_train)
+    assert a["inception_score"] == pytest.approx(1.842023, rel=1e-6)
+    assert b["inception_score"] == pytest.approx(a["inception_score"], rel=1e-12)
+    assert a["mode_score"] == pytest.approx(1.842023, rel=1e-6)
+    assert b["mode_score"] == pytest.approx(1.312515, rel=1e-6)
+    assert abs(b["mode_score"] - b["inception_score"]) > 0.5  # MODE is not the IS
+    assert b["mode_score"] < a["mode_score"]
 
 
 def test_product_scores_match_the_explicit_1000_class_joint():

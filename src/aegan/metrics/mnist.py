@@ -6,14 +6,17 @@ the classifier, mode = 100*d1 + 10*d2 + d3; modes captured out of 1000 and
 KL(p_generated || p_data) over ``n_samples`` (26,000 in VEEGAN/PacGAN/001), p_data the
 dataset's mode distribution (uniform unless ``digit_weights`` skew it; ``kl_uniform`` is
 always against uniform). Per-position digit histograms ``pos{k}/digit{d}``.
-``mode_score`` -- the MODE score (001 Eq. 4) with the classifier Inception score (001 Eq.
-3) beside it; ``classifier_is`` -- that Inception score alone. On MNIST the labels are the
-10 digits; on three-digit data the 1000 modes, p(y|x) the product of the three digits'
-softmaxes. Natural logarithms throughout. Each takes ``n_samples`` as its one parameter
+``mode_score`` -- the MODE score (001 Eq. 4, in the reading Xu et al. 2018 quote:
+IS * exp(-KL(p_gen(y) || p_train(y))); see ``classifier_scores``) with the classifier
+Inception score (001 Eq. 3) beside it; ``classifier_is`` -- that Inception score alone.
+On MNIST the labels are the 10 digits; on three-digit data the 1000 modes, p(y|x) the
+product of the three digits' softmaxes. Natural logarithms throughout. Each takes ``n_samples`` as its one parameter
 (``eval.params.<metric>.n_samples``; default ``eval.n_samples``).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import Tensor
@@ -74,37 +77,62 @@ def _xlogy(p: Tensor, q: Tensor) -> Tensor:
 
 
 def classifier_scores(probs: Tensor, train_label_weights: Tensor) -> dict[str, float]:
-    """IS = exp(E_x KL(p(y|x) || p*(y))) (001 Eq. 3) and
-    MODE = exp(E_x KL(p(y|x) || p(y)) - KL(p*(y) || p(y))) (001 Eq. 4), from (n, K) p(y|x);
-    p*(y) the mean of p(y|x) over the samples, p(y) the training label distribution."""
+    """Classifier Inception score and MODE score from (n, K) p(y|x) of generated samples.
+
+    Notation: p(y|x) the classifier's softmax on one sample; p_gen(y) = mean of p(y|x) over
+    the n samples (the generated label marginal); p_train(y) = ``train_label_weights``, the
+    label distribution of the training data: on MNIST the frequencies of the *true* labels
+    of the training split (``ImageSource.label_weights``), on stacked / compositional MNIST
+    the dataset's mode distribution (``ThreeDigitMNIST.mode_weights``: uniform 1/1000 unless
+    ``digit_weights`` or ``sampling: image`` skew it). It is not the classifier's label
+    marginal on the training images. Natural logarithms.
+
+        IS   = exp(E_x KL(p(y|x) || p_gen(y)))                                  (001 Eq. 3)
+        MODE = exp(E_x KL(p(y|x) || p_gen(y)) - KL(p_gen(y) || p_train(y)))
+             = IS * exp(-KL(p_gen(y) || p_train(y)))                          (001 Eq. 4)
+
+    Why not the literal form ``exp(E_x KL(p(y|x) || p_train) - KL(p_gen || p_train))``
+    (the one this function computed before): it is the IS again. With H(y|x) the mean
+    entropy of p(y|x),
+        E_x KL(p(y|x) || p_train) = -H(y|x) - sum_y p_gen(y) log p_train(y)
+        KL(p_gen || p_train)      =  sum_y p_gen(y) log p_gen(y) - sum_y p_gen(y) log p_train(y)
+    and the difference, -H(y|x) - sum_y p_gen(y) log p_gen(y) = E_x KL(p(y|x) || p_gen), is
+    log IS: the p_train terms cancel, so that score cannot see the training labels at all.
+    The form used here is the one Xu et al. 2018 quote for Che et al. 2017: the IS times
+    exp(-KL(p_gen || p_train)) <= 1, so a generated label marginal unlike the data's is
+    penalised, which is what 001 Sec. 3.4 says the score is for; MODE == IS exactly when
+    p_gen == p_train, and MODE < IS otherwise.
+
+    Labels with p_train(y) = 0 are floored at 1e-30 (as before), so generated mass m on
+    them costs about m * 69 nats rather than making the score exactly 0.
+    """
     probs = probs.double()
-    py = train_label_weights.double()
-    p_star = probs.mean(0)
-    is_log = _xlogy(probs, p_star.expand_as(probs)).sum(1).mean()
-    mode_log = _xlogy(probs, py.expand_as(probs)).sum(1).mean() - _xlogy(p_star, py).sum()
-    return {"inception_score": float(is_log.exp()), "mode_score": float(mode_log.exp())}
+    p_train = train_label_weights.double()
+    p_gen = probs.mean(0)
+    is_log = _xlogy(probs, p_gen.expand_as(probs)).sum(1).mean()
+    kl_gen_train = _xlogy(p_gen, p_train).sum()
+    return {"inception_score": float(is_log.exp()), "mode_score": float((is_log - kl_gen_train).exp())}
 
 
 def product_scores(digit_probs: Tensor, mode_weights: Tensor, chunk: int = 2048) -> dict[str, float]:
     """As ``classifier_scores`` over the 1000 three-digit classes, p(y|x) the outer product
-    of the (n, 3, 10) per-position probabilities, computed in chunks."""
+    of the (n, 3, 10) per-position probabilities, computed in chunks (the (n, 1000) joint is
+    never held whole); ``mode_weights`` is p_train."""
     n = len(digit_probs)
-    q = mode_weights.double()
-    p_star = torch.zeros(1000, dtype=torch.float64)
-    neg_entropy = cross_q = 0.0
+    p_train = mode_weights.double()
+    p_gen = torch.zeros(1000, dtype=torch.float64)
+    neg_entropy = 0.0
     for i in range(0, n, chunk):
         d = digit_probs[i: i + chunk].double()
         joint = (d[:, 0, :, None, None] * d[:, 1, None, :, None] * d[:, 2, None, None, :]).flatten(1)  # (c, 1000)
-        p_star += joint.sum(0)
+        p_gen += joint.sum(0)
         neg_entropy += float(_xlogy(d, torch.ones_like(d)).sum())  # sum p log p over the three positions
-        cross_q += float((joint * q.clamp_min(1e-30).log()).sum())
-    p_star /= n
-    e_kl_star = (neg_entropy - n * float((p_star * p_star.clamp_min(1e-30).log()).sum())) / n
-    # E_x sum_y p(y|x) log p*(y) = sum_y p*(y) log p*(y)
-    e_kl_q = (neg_entropy - cross_q) / n
-    kl_star_q = float(_xlogy(p_star, q).sum())
-    return {"inception_score": float(torch.tensor(e_kl_star).exp()),
-            "mode_score": float(torch.tensor(e_kl_q - kl_star_q).exp())}
+    p_gen /= n
+    # E_x KL(p(y|x) || p_gen) = -H(y|x) - sum_y p_gen(y) log p_gen(y), since
+    # E_x sum_y p(y|x) log p_gen(y) = sum_y p_gen(y) log p_gen(y)
+    is_log = (neg_entropy - n * float((p_gen * p_gen.clamp_min(1e-30).log()).sum())) / n
+    kl_gen_train = float(_xlogy(p_gen, p_train).sum())
+    return {"inception_score": math.exp(is_log), "mode_score": math.exp(is_log - kl_gen_train)}
 
 
 def _scores(ctx: EvalContext, metric: str) -> dict[str, float]:
