@@ -42,6 +42,17 @@ def test_every_method_with_a_data_discriminator_trains_with_it(method, tmp_path)
     assert trainer.step == 2
 
 
+def test_gan_ae_methods_take_the_noise_on_their_data_discriminator(tmp_path):
+    """GAN+AE's D sees x and H(x) = G(E(x)): it is a data-space discriminator."""
+    for name in ("gan_ae", "gan_ae_decay"):
+        assert METHODS[name].data_discriminators == ("discriminator",)
+        trainer = Trainer(tiny_config(**{**NOISY, "method.name": name}), tmp_path / name)
+        d, x = trainer.nets["discriminator"], torch.zeros(8, 2)
+        with torch.no_grad():
+            assert not torch.equal(d(x), d(x))
+    assert METHODS["ae"].data_discriminators == ()  # only a latent discriminator
+
+
 def test_a_method_without_one_is_a_config_error():
     with pytest.raises(ConfigError, match="train.instance_noise: method 'aae' has no discriminator on data"):
         tiny_config(**{**NOISY, "method.name": "aae"})
