@@ -29,3 +29,18 @@ def test_minimax_variant(tmp_path):
     trainer = tiny_trainer("gan_ae", tmp_path, **{"method.generator_loss": "minimax"})
     logits = torch.tensor([0.5, -1.0])
     assert_close(trainer.method.adversarial(logits, {}), adv.generator_minimax(logits))
+
+
+def test_discriminator_sees_the_reconstructions_after_gs_update(tmp_path):
+    """Algorithm 1 line 15 follows line 14: D's fake batch is G(E(x)) of the updated G."""
+    trainer = tiny_trainer("gan_ae", tmp_path)
+    nets, batch, m = trainer.nets, batch_of(trainer), trainer.method
+    scratch = {}
+    for phase in m.phases(0)[:2]:  # autoencoder (line 13), generator (line 14)
+        trainer.run_phase(phase, batch, scratch)
+    d = nets["discriminator"]
+    with torch.no_grad():
+        recon_now = nets["generator"](nets["encoder"](batch.x), source="encoder")
+    bce = m.discriminator_terms(nets, batch, scratch)["bce"]
+    assert_close(bce, adv.bce_real(d(batch.x)) + adv.bce_fake(d(recon_now)))
+    assert not torch.allclose(recon_now, scratch["recon"].detach())  # G moved in line 14

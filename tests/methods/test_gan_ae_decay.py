@@ -98,3 +98,14 @@ def test_state_dict_round_trip_with_weights_only(tmp_path):
     fresh.load_state_dict(torch.load(buf, weights_only=True))
     assert fresh.decay.stage == 2 and fresh.decay.alpha_l == state["alpha_l"]
     assert [p.name for p in fresh.phases(0)] == [p.name for p in method.phases(0)]
+
+
+def test_stage_one_reconstruction_is_unweighted(tmp_path):
+    """Algorithm 1 line 6 (stage 1) minimises L; line 13 (stage 2) lambda L."""
+    trainer = tiny_trainer("gan_ae_decay", tmp_path)
+    m, nets, batch = trainer.method, trainer.nets, batch_of(trainer)
+    terms = m.autoencoder_terms(nets, batch, scratch := {})
+    assert_close(terms["reconstruction"], scratch["recon_error"])
+    m.decay.stage = 2
+    terms = m.autoencoder_terms(nets, batch, scratch := {})
+    assert_close(terms["reconstruction"], 100.0 * scratch["recon_error"])

@@ -54,8 +54,11 @@ class GANAE(AE):
         }
 
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
-        """Lines 7/15: D separates x from H(x) = G(E(x)), with alpha_L = 1."""
-        real_logits, fake_logits = discriminate(nets["discriminator"], batch.x, scratch["recon"].detach())
+        """Lines 7/15: D separates x from H(x) = G(E(x)) of the nets as lines 6/13-14 left
+        them (recomputed after G's update), with alpha_L = 1."""
+        with torch.no_grad():
+            recon = reg.reconstruct(nets, batch.x)[1]
+        real_logits, fake_logits = discriminate(nets["discriminator"], batch.x, recon)
         record(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
         return {"bce": adv.discriminator_bce(real_logits, fake_logits)}
 

@@ -45,8 +45,11 @@ class GANAEDecay(GANAE):
         self.decay = reg.AdaptiveDecay(config.alpha)
 
     def autoencoder_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
+        """Line 6 (stage 1: L, unweighted) or line 13 (stage 2: lambda L), plus latent matching."""
         terms = super().autoencoder_terms(nets, batch, scratch)
         stage = self.decay.stage
+        if stage == 1:
+            terms["reconstruction"] = terms["reconstruction"] / self.config.reconstruction_weight
         error = self.batch_mean(scratch["recon_error"].detach())  # the error of the whole (all-rank) batch
         scratch["alpha_l"] = self.decay.observe(error)  # line 12 (or line 8's test)
         record(scratch, stage=stage, alpha_l=scratch["alpha_l"])
