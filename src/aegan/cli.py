@@ -11,6 +11,7 @@ import numpy as np
 
 from aegan.checkpoint import CheckpointError, atomic_write
 from aegan.config import ConfigError, load_config, parse_overrides
+from aegan.data import MissingDataset
 from aegan.registry import UnknownName
 from aegan.runlog import DivergenceError
 
@@ -162,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_methods()
     except (ConfigError, UnknownName) as err:
         print(f"aegan: config error: {err}", file=sys.stderr)
+        return 2
+    except MissingDataset as err:
+        print(f"aegan: data error: {err}", file=sys.stderr)
         return 2
     except CheckpointError as err:
         print(f"aegan: checkpoint error: {err}", file=sys.stderr)

@@ -19,19 +19,20 @@ from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt,
                       model_serializer, model_validator)
 
 from aegan.registry import Registry, UnknownName
+from aegan.strict import MAX_BATCH, MAX_SAMPLES, MAX_SEED, StrictModel
 
 
 class ConfigError(ValueError):
     """A bad config value; the message is one line naming the key."""
 
 
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class Section(StrictModel):
+    """A config section (``aegan.strict``: frozen, unknown keys, inf/NaN and booleans for numbers rejected)."""
 
 
 class TrainConfig(Section):
-    steps: PositiveInt = 2000
-    batch_size: PositiveInt = 256
+    steps: int = Field(2000, gt=0, le=10**9)
+    batch_size: int = Field(256, gt=0, le=MAX_BATCH)
     optimizer: Literal["adam", "rmsprop", "sgd"] = "adam"
     lr: float = Field(1e-3, gt=0)
     betas: tuple[float, float] = (0.5, 0.999)
@@ -39,12 +40,12 @@ class TrainConfig(Section):
     # constant, or linear decay to 0 at `steps` starting at the fraction `lr_decay_start`
     lr_decay: Literal["none", "linear"] = "none"
     lr_decay_start: float = Field(0.5, ge=0, lt=1)
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=MAX_SEED)
     device: str = "auto"
-    threads: PositiveInt | None = None  # torch intra-op threads; None leaves torch's default
+    threads: int | None = Field(None, gt=0, le=1024)  # torch intra-op threads; None leaves torch's default
     log_every: PositiveInt = 100  # how often buffered scalars are written (every step is logged)
     checkpoint_every: PositiveInt = 1000
-    snapshots: PositiveInt = 5  # sample snapshots for the figure, evenly spaced, last at the end
+    snapshots: int = Field(5, gt=0, le=1000)  # sample snapshots for the figure, evenly spaced, last at the end
     tensorboard: bool = True
     amp: bool = False  # bf16 autocast on CUDA
     compile: bool = False  # torch.compile the nets
@@ -103,8 +104,8 @@ class TrainConfig(Section):
 
 class EvalConfig(Section):
     metrics: list[str] = []
-    n_samples: PositiveInt = 2500
-    seed: int = 1234  # seeds the evaluation sampler, independent of training
+    n_samples: int = Field(2500, gt=0, le=MAX_SAMPLES)
+    seed: int = Field(1234, ge=0, le=MAX_SEED)  # seeds the evaluation sampler, independent of training
     # metric name -> its parameters, checked by the metric's own model (``build_config``);
     # holds the keys given, the metric's defaults fill the rest
     params: dict[str, dict[str, Any]] = {}
@@ -153,30 +154,37 @@ SECTIONS = ("method", "data", "model", "train", "eval", "methods")
 def _one_line(section: str, err: ValidationError, model: type[BaseModel]) -> str:
     first = err.errors()[0]
     key = ".".join([section, *map(str, first["loc"])]) if first["loc"] else section
-    msg = first["msg"]
+    msg = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         msg = f"unknown key; accepted: {', '.join(sorted(model.model_fields))}"
-    elif "input" in first and first["type"] != "missing":
+    elif "input" in first and first["type"] not in ("missing", "value_error"):
         msg += f" (got {first['input']!r})"
     return f"{key}: {msg}"
 
 
 def _validate(section: str, model: type[BaseModel], raw: Any) -> BaseModel:
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{section}: expected a mapping of keys to values, got {raw!r}")
     try:
-        return model.model_validate(raw)
+        return model.model_validate(_mapping(section, raw))
     except ValidationError as err:
         raise ConfigError(_one_line(section, err, model)) from None
 
 
+def _mapping(section: str, raw: Any) -> dict[str, Any]:
+    """A section's raw mapping ({} when absent); anything else is an error naming the section."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{section}: expected a mapping of keys to values (e.g. --{section}.key=value), got {raw!r}")
+    return dict(raw)
+
+
 def _choice(section: str, raw: Any, registry: Registry, key: str, default: str | None = None) -> Choice:
-    raw = dict(raw or {})
+    raw = _mapping(section, raw)
     name = raw.pop(key, default)
     if name is None:
         raise ConfigError(f"{section}.{key}: missing; accepted: {', '.join(registry)}")
+    if not isinstance(name, str):
+        raise ConfigError(f"{section}.{key}: expected a name, got {name!r}; accepted: {', '.join(registry)}")
     try:
         entry = registry[name]
     except UnknownName as err:
@@ -208,6 +216,12 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"train.instance_noise: method {cfg.method.name!r} has no discriminator on data samples "
                           "to add noise to; set it to 0 (methods with one: "
                           + ", ".join(n for n, m in METHODS.items() if m.data_discriminators) + ")")
+    kind = cfg.data.params.data_kind
+    for i, metric in enumerate(cfg.eval.metrics):
+        if kind not in METRICS[metric].data_kinds:
+            fitting = [n for n, m in METRICS.items() if kind in m.data_kinds]
+            raise ConfigError(f"eval.metrics.{i}: metric {metric!r} applies to {' or '.join(METRICS[metric].data_kinds)}, "
+                              f"not to dataset {cfg.data.name!r} ({kind}); metrics for it: {', '.join(fitting)}")
     own_nets = METHODS[cfg.method.name].nets
     for key in ("freeze", "init_nets"):
         for i, net in enumerate(getattr(cfg.train, key) or []):
@@ -235,10 +249,12 @@ def _check_metrics(cfg: EvalConfig, metrics: Registry) -> EvalConfig:
 def _method_section(raw: dict[str, Any]) -> dict[str, Any]:
     """``method``, with defaults from ``methods.<name>`` (per-method settings of a config
     shared by several methods, as ``aegan compare`` uses it) under its own keys."""
-    method = dict(raw.get("method") or {})
+    method = _mapping("method", raw.get("method"))
     per_method = raw.get("methods") or {}
     if not isinstance(per_method, dict):
         raise ConfigError("methods: expected a mapping of method name -> parameters")
+    if not isinstance(method.get("name", ""), str):
+        raise ConfigError(f"method.name: expected a name, got {method['name']!r}")
     defaults = per_method.get(method.get("name"), {}) or {}
     if not isinstance(defaults, dict):
         raise ConfigError(f"methods.{method.get('name')}: expected a mapping of parameters")
@@ -259,8 +275,8 @@ def parse_overrides(args: list[str]) -> dict[str, Any]:
                 raise ConfigError(f"{key}: override has no value; write --{key}=VALUE")
             value, i = args[i + 1], i + 1
         try:
-            out[key] = yaml.safe_load(value) if value != "" else ""
-        except yaml.YAMLError:
+            out[key] = parse_yaml(value) if value != "" else ""
+        except (yaml.YAMLError, ConfigError):
             out[key] = value
         i += 1
     return out
@@ -281,14 +297,49 @@ def apply_overrides(raw: dict[str, Any], overrides: dict[str, Any]) -> dict[str,
     return raw
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML as a config reads it: a duplicate key or an alias (``&a`` / ``*a``, the
+    "billion laughs" expansion) is an error, not silently the last value or a blow-up."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.events.AliasEvent):
+            event = self.peek_event()
+            raise ConfigError(f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not accepted "
+                              "in configs; write the value out")
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            if key in seen:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}: duplicate key {key!r}; "
+                                  "each key may appear once in a mapping")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def parse_yaml(text: str) -> Any:
+    """``text`` parsed by ``_StrictLoader``; nesting deep enough to exhaust the parser is a ConfigError."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        raise ConfigError("nested too deeply (a config has five sections of flat keys)") from None
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: no such config file")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {err.start}: {err.object[err.start:err.start + 1]!r}); "
+                          "save the file as UTF-8") from None
     except yaml.YAMLError as err:
         raise ConfigError(f"{path}: not valid YAML ({str(err).splitlines()[0]})") from None
+    except ConfigError as err:
+        raise ConfigError(f"{path}: {err}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping with sections {', '.join(SECTIONS)}")
     return raw

@@ -6,17 +6,27 @@ order is part of the checkpoint and a resumed run sees the same batches.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 import torch
-from pydantic import BaseModel, ConfigDict
 
 from aegan.methods.base import Batch
 from aegan.registry import Registry
+from aegan.strict import StrictModel
 
 
-class DataConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class DataConfig(StrictModel):
+    """Base of every dataset's parameters (``aegan.strict``). ``data_kind`` says which
+    metrics apply (``register_metric(data_kinds=...)``): "images" or "vectors"."""
+
+    data_kind: ClassVar[str] = "images"
+
+
+class MissingDataset(FileNotFoundError):
+    """A dataset's files are absent; the message says what to install or where to put what."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class DataSource:

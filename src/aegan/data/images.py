@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from pydantic import NonNegativeFloat, field_validator, model_validator
 
-from aegan.data.base import DataConfig, DataSource, register_dataset
+from aegan.data.base import DataConfig, DataSource, MissingDataset, register_dataset
 from aegan.methods.base import Batch
 
 Split = Literal["train", "valid", "test", "train+valid"]
@@ -54,13 +54,6 @@ IDX_FILES = {
     "test_x": "t10k-images-idx3-ubyte",
     "test_y": "t10k-labels-idx1-ubyte",
 }
-
-
-class MissingDataset(FileNotFoundError):
-    """A dataset's files are absent; the message says what to install or where to put what."""
-
-    def __str__(self) -> str:
-        return str(self.args[0])
 
 
 # -- readers -------------------------------------------------------------------------------

@@ -7,17 +7,18 @@ grid: a sqrt(modes) x sqrt(modes) grid with ``spacing``, centred on the origin.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
-from pydantic import PositiveFloat, PositiveInt, model_validator
+from pydantic import Field, PositiveFloat, model_validator
 
 from aegan.data.base import DataConfig, DataSource, register_dataset
 from aegan.methods.base import Batch
 
 
 class MixtureConfig(DataConfig):
-    modes: PositiveInt = 8
+    data_kind: ClassVar[str] = "vectors"
+    modes: int = Field(8, gt=0, le=100_000)
     layout: Literal["ring", "grid"] = "ring"
     radius: PositiveFloat = 1.0
     spacing: PositiveFloat = 2.0
@@ -40,7 +41,7 @@ class Ring8(MixtureConfig):
 class Grid25(MixtureConfig):
     """VEEGAN/PacGAN grid: 25 modes at {-4,-2,0,2,4}^2, std 0.05."""
 
-    modes: PositiveInt = 25
+    modes: int = Field(25, gt=0, le=100_000)
     layout: Literal["ring", "grid"] = "grid"
     spacing: PositiveFloat = 2.0
     std: PositiveFloat = 0.05

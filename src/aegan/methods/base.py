@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import torch
-from pydantic import BaseModel, ConfigDict
 from torch import Tensor, nn
 
 from aegan.registry import Registry
+from aegan.strict import StrictModel
 
 Nets = Mapping[str, nn.Module]
 Scratch = dict[str, Any]  # per-step scratch space shared by the phases of one step
@@ -50,10 +50,8 @@ class Phase:
     after_step: Callable[[Nets], None] | None = None
 
 
-class MethodConfig(BaseModel):
-    """Base of every method's hyper-parameters: frozen, unknown keys rejected."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+class MethodConfig(StrictModel):
+    """Base of every method's hyper-parameters: frozen, unknown keys, inf/NaN and booleans for numbers rejected."""
 
 
 class Method:

@@ -13,9 +13,10 @@ from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 import torch
-from pydantic import BaseModel, ConfigDict, PositiveInt
+from pydantic import Field
 
 from aegan.registry import Registry
+from aegan.strict import MAX_SAMPLES, StrictModel
 
 
 @dataclass
@@ -28,12 +29,10 @@ class EvalContext:
     seed: int = 0
 
 
-class MetricParams(BaseModel):
+class MetricParams(StrictModel):
     """Parameters every metric accepts; subclasses add the metric's own."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    n_samples: PositiveInt | None = None  # generated samples for this metric; None: eval.n_samples
+    n_samples: int | None = Field(None, gt=0, le=MAX_SAMPLES)  # generated samples for this metric; None: eval.n_samples
 
 
 MetricFn = Callable[[EvalContext, Any], dict[str, float | None]]
@@ -45,6 +44,7 @@ class Metric:
 
     fn: MetricFn
     Params: type[MetricParams] = MetricParams
+    data_kinds: tuple[str, ...] = ("vectors", "images")  # the ``DataConfig.data_kind``s it applies to
 
     def params(self, raw: Mapping[str, Any] | MetricParams | None = None) -> MetricParams:
         """Validated parameters (a dict, a model instance or None for the defaults)."""
@@ -60,11 +60,13 @@ class Metric:
 METRICS: Registry[Metric] = Registry("metric")
 
 
-def register_metric(name: str, params: type[MetricParams] = MetricParams):
-    """Decorator: register ``fn(context, params)`` under ``name`` with its parameter model."""
+def register_metric(name: str, params: type[MetricParams] = MetricParams,
+                    data_kinds: tuple[str, ...] = ("vectors", "images")):
+    """Decorator: register ``fn(context, params)`` under ``name`` with its parameter model and
+    the kinds of data it applies to (checked against the dataset before training starts)."""
 
     def wrap(fn: MetricFn) -> MetricFn:
-        METRICS.add(name, Metric(fn, params))
+        METRICS.add(name, Metric(fn, params, data_kinds))
         return fn
 
     return wrap

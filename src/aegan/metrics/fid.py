@@ -156,7 +156,7 @@ def real_features(ctx: EvalContext, p: FIDParams, net, digest: str, device: str)
     return _REAL_CACHE[key]
 
 
-@register_metric("fid", FIDParams)
+@register_metric("fid", FIDParams, data_kinds=("images",))
 def fid(ctx: EvalContext, p: FIDParams) -> dict[str, float | str]:
     generated = ctx.generate(ctx.n_samples)
     inception_input(generated[:1])  # a clear error for non-image data before any work

@@ -54,7 +54,7 @@ def mixture_scores(
     }
 
 
-@register_metric("mixture", MixtureParams)
+@register_metric("mixture", MixtureParams, data_kinds=("vectors",))
 def mixture_metric(ctx: EvalContext, p: MixtureParams) -> dict[str, float | None]:
     data = ctx.dataset
     if not hasattr(data, "centres"):

@@ -65,7 +65,7 @@ def three_digit_mode_scores(dataset, x: Tensor, digits: Tensor | None = None) ->
     return out
 
 
-@register_metric("mnist_modes")
+@register_metric("mnist_modes", data_kinds=("images",))
 def mnist_modes(ctx: EvalContext, p: MetricParams) -> dict[str, float]:
     dataset = _three_digit(ctx, "mnist_modes")
     return three_digit_mode_scores(dataset, ctx.generate(ctx.n_samples))
@@ -149,11 +149,11 @@ def _scores(ctx: EvalContext, metric: str) -> dict[str, float]:
                      "the classifier is an MNIST classifier")
 
 
-@register_metric("mode_score")
+@register_metric("mode_score", data_kinds=("images",))
 def mode_score(ctx: EvalContext, p: MetricParams) -> dict[str, float]:
     return _scores(ctx, "mode_score")
 
 
-@register_metric("classifier_is")
+@register_metric("classifier_is", data_kinds=("images",))
 def classifier_is(ctx: EvalContext, p: MetricParams) -> dict[str, float]:
     return {"inception_score": _scores(ctx, "classifier_is")["inception_score"]}

@@ -74,7 +74,7 @@ def mean_pair_ms_ssim(x: torch.Tensor, pairs: int, p: MSSSIMParams, seed: int) -
     return float(values.mean()), scales
 
 
-@register_metric("ms_ssim", MSSSIMParams)
+@register_metric("ms_ssim", MSSSIMParams, data_kinds=("images",))
 def ms_ssim(ctx: EvalContext, p: MSSSIMParams) -> dict[str, float]:
     generated, scales = mean_pair_ms_ssim(ctx.generate(ctx.n_samples), p.pairs, p, ctx.seed)
     real, _ = mean_pair_ms_ssim(ctx.dataset.sample(ctx.n_samples, ctx.seed + 1).x, p.pairs, p, ctx.seed)

@@ -42,10 +42,11 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import NonNegativeInt, PositiveInt, field_validator
+from pydantic import Field, field_validator
 from torch import Tensor, nn
 
 from aegan.nets.factory import ModelConfig, NetFactory, register_family
+from aegan.strict import MAX_WIDTH
 
 SOURCES = ("prior", "encoder")
 
@@ -125,11 +126,11 @@ def _norm_act(norm: nn.Module | None, act: nn.Module, order: str) -> list[nn.Mod
 class ConvConfig(ModelConfig):
     """Defaults: 000 Table 3."""
 
-    latent_dim: PositiveInt = 50
-    width: PositiveInt = 64  # channels of the first conv / last hidden deconv; doubled per layer
-    layers: PositiveInt = 2  # stride-2 conv (and deconv) layers
-    fc: NonNegativeInt = 1024  # hidden FC width; 0 = none (DCGAN)
-    kernel: PositiveInt = 5
+    latent_dim: int = Field(50, gt=0, le=MAX_WIDTH)
+    width: int = Field(64, gt=0, le=MAX_WIDTH)  # channels of the first conv / last hidden deconv; doubled per layer
+    layers: int = Field(2, gt=0, le=8)  # stride-2 conv (and deconv) layers: 8 halve 256 px to 1
+    fc: int = Field(1024, ge=0, le=MAX_WIDTH)  # hidden FC width; 0 = none (DCGAN)
+    kernel: int = Field(5, gt=0, le=31)
     d_activation: Literal["relu", "leaky_relu"] = "leaky_relu"
     d_batchnorm: bool = True  # BN in D; gradient-penalty methods build theirs without (NetFactory.for_method)
     first_bn: bool = True  # BN after the first conv of D and E (Table 3: yes; DCGAN: no)
@@ -147,9 +148,9 @@ class ConvConfig(ModelConfig):
 class DCGANConfig(ConvConfig):
     """Defaults: the DCGAN nets of 003 Fig. 4 (32x32 -> 4x4x256)."""
 
-    latent_dim: PositiveInt = 128
-    layers: PositiveInt = 3
-    fc: NonNegativeInt = 0
+    latent_dim: int = Field(128, gt=0, le=MAX_WIDTH)
+    layers: int = Field(3, gt=0, le=8)
+    fc: int = Field(0, ge=0, le=MAX_WIDTH)
     first_bn: bool = False
     bn_order: Literal["act_bn", "bn_act"] = "bn_act"
 

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import copy
 
-from pydantic import BaseModel, ConfigDict, PositiveInt
+from pydantic import Field
 from torch import nn
 
 from aegan.registry import Registry
+from aegan.strict import MAX_DEPTH, MAX_WIDTH, StrictModel
 from aegan.nets.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator, flat_dim
 
 
-class ModelConfig(BaseModel):
+class ModelConfig(StrictModel):
     """Hyper-parameters shared by every family; families add their own fields."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    latent_dim: PositiveInt = 2
+    latent_dim: int = Field(2, gt=0, le=MAX_WIDTH)
 
 
 class NetFactory:
@@ -78,8 +78,8 @@ class NetFactory:
 
 
 class MLPConfig(ModelConfig):
-    hidden: PositiveInt = 128
-    depth: PositiveInt = 2
+    hidden: int = Field(128, gt=0, le=MAX_WIDTH)
+    depth: int = Field(2, gt=0, le=MAX_DEPTH)
 
 
 class MLPFactory(NetFactory):
