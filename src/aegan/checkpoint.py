@@ -26,25 +26,40 @@ class CheckpointError(RuntimeError):
     """A checkpoint that is missing, truncated, foreign or holds pickled objects."""
 
 
+class StorageError(RuntimeError):
+    """A file that could not be written (disk full, read-only file system, no permission)."""
+
+
+def storage_error(path: str | Path, err: OSError) -> StorageError:
+    """``StorageError`` naming the file the user knows (not a temporary name) and the reason."""
+    return StorageError(f"could not write {path}: {err.strerror or err}")
+
+
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> None:
-    """Write ``path`` through ``write(fileobj)`` so that readers see the old or the new file."""
+    """Write ``path`` through ``write(fileobj)`` so that readers see the old or the new file.
+
+    A failed write (disk full, read-only) leaves the old file as it was, removes the
+    temporary one and raises ``StorageError`` naming ``path``."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with open(tmp, "wb") as f:
+                write(f)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError as err:
+        raise storage_error(path, err) from err
 
 
 def atomic_write_text(path: str | Path, text: str) -> None:

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from aegan.checkpoint import CheckpointError, atomic_write
+from aegan.checkpoint import CheckpointError, StorageError, atomic_write
 from aegan.config import ConfigError, load_config, parse_overrides
 from aegan.data import MissingDataset
 from aegan.registry import UnknownName
+from aegan.runlock import RunBusy
 from aegan.runlog import DivergenceError
 
 
@@ -170,6 +171,17 @@ def main(argv: list[str] | None = None) -> int:
     except CheckpointError as err:
         print(f"aegan: checkpoint error: {err}", file=sys.stderr)
         return 2
+    except StorageError as err:
+        print(f"aegan: storage error: {err}; files written before it are intact "
+              "(free space or make the directory writable, then resume with --resume RUN_DIR)", file=sys.stderr)
+        return 4
+    except OSError as err:  # a write outside aegan's own file helpers (TensorBoard, a figure)
+        print(f"aegan: storage error: {err.filename or 'a file'}: {err.strerror or err}; files written before "
+              "it are intact", file=sys.stderr)
+        return 4
+    except RunBusy as err:
+        print(f"aegan: run directory busy: {err}", file=sys.stderr)
+        return 5
     except DivergenceError as err:
         print(f"aegan: training diverged: {err}; the last good checkpoint is kept", file=sys.stderr)
         return 3

@@ -7,9 +7,16 @@ picks up where it stopped.
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import json
 import math
 import multiprocessing as mp
+import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -133,13 +140,60 @@ def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[s
             results[i] = run_job(job)
             bar.update()
     else:
-        with ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn")) as pool:
-            futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
-            for future in as_completed(futures):
-                results[futures[future]] = future.result()
-                bar.update()
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent,
+                                   initargs=(os.getpid(),))
+        try:
+            with _interrupt_on_sigterm():
+                futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
+                for future in as_completed(futures):
+                    results[futures[future]] = future.result()
+                    bar.update()
+        except BaseException:
+            for child in mp.active_children():  # end the workers now rather than after their runs
+                child.kill()
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+        pool.shutdown()
     bar.close()
     return [results[i] for i in range(len(jobs))]
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """A worker's initialiser: end this worker when the comparing process dies, however it
+    dies (kill -9 included), so that no orphan keeps training. Linux: the kernel signals the
+    worker (prctl PR_SET_PDEATHSIG); elsewhere, and as a backstop, a thread polls the parent."""
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+
+    def watch() -> None:
+        while os.getppid() == parent_pid:
+            time.sleep(0.5)
+        os._exit(1)
+
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
+
+
+@contextlib.contextmanager
+def _interrupt_on_sigterm():
+    """Turn SIGTERM into KeyboardInterrupt while workers run, so that the parent ends them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 STD_NOTE = ("± is the sample standard deviation over seeds (ddof 1); "

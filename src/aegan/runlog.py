@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from aegan.checkpoint import atomic_write_text
+from aegan.checkpoint import atomic_write_text, storage_error
 
 
 class DivergenceError(RuntimeError):
@@ -44,10 +44,11 @@ class ScalarLog:
             self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=start_step or None)
 
     def _truncate_after(self, step: int) -> None:
-        """On resume, drop lines an interrupted run wrote past its last checkpoint."""
+        """On resume, drop lines an interrupted run wrote past its last checkpoint, and a
+        partial last line (a kill or a full disk in the middle of an append)."""
         if not self.path.exists():
             return
-        keep = [line for line in self.path.read_text().splitlines() if line and json.loads(line)["step"] <= step]
+        keep = [line for line in self.path.read_text(errors="replace").splitlines() if _step_of(line) <= step]
         atomic_write_text(self.path, "".join(line + "\n" for line in keep))
 
     def add(self, step: int, names: tuple[str, ...], values: list[torch.Tensor]) -> None:
@@ -76,14 +77,25 @@ class ScalarLog:
                         self.writer.add_scalar(name, value, step)
                 self.latest = row
         finally:
-            with open(self.path, "a") as f:
-                f.write("".join(line + "\n" for line in lines))
+            try:
+                with open(self.path, "a") as f:
+                    f.write("".join(line + "\n" for line in lines))
+            except OSError as err:
+                raise storage_error(self.path, err) from err
             if self.writer is not None:
                 self.writer.flush()
 
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def _step_of(line: str) -> float:
+    """A log line's step; infinity for a line that is not a whole JSON record."""
+    try:
+        return json.loads(line)["step"]
+    except (ValueError, KeyError, TypeError):
+        return math.inf
 
 
 def _same_width(pending) -> bool:

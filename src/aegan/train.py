@@ -22,13 +22,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from aegan import distributed
-from aegan.checkpoint import atomic_write_json, atomic_write_text, capture_rng, load_checkpoint, restore_rng, save_checkpoint
+from aegan.checkpoint import (atomic_write, atomic_write_json, atomic_write_text, capture_rng, load_checkpoint,
+                              restore_rng, save_checkpoint)
 from aegan.config import RunConfig, build_config
 from aegan.data import build_dataset
 from aegan.methods import METHODS, Batch, Phase
 from aegan.metrics import EvalContext, evaluate, resolved_params
 from aegan.nets import build_factory
 from aegan.noise import add_instance_noise, linear_anneal
+from aegan.runlock import run_lock
 from aegan.runlog import NullLog, ScalarLog
 
 
@@ -318,10 +320,17 @@ class Trainer:
         """Train to ``train.steps``, then evaluate; resumes from ``self.step``.
 
         Under torchrun every rank trains; only rank 0 writes files."""
+        with self._lock():
+            return self._fit(progress)
+
+    def _lock(self):
+        """The run directory's lock (rank 0 holds it; see ``aegan.runlock``)."""
+        return run_lock(self.paths.root) if self.dist.is_main else contextlib.nullcontext()
+
+    def _fit(self, progress: bool) -> dict[str, Any]:
         cfg = self.config.train
         main = self.dist.is_main
         if main:
-            self.paths.root.mkdir(parents=True, exist_ok=True)
             atomic_write_text(self.paths.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
         log = ScalarLog(self.paths.root, cfg.tensorboard, self.step) if main else NullLog()
         snaps = snapshot_steps(cfg.steps, cfg.snapshots)
@@ -374,10 +383,14 @@ class Trainer:
     def save_snapshot(self) -> None:
         n = 1000 if len(self.data.shape) == 1 else 64
         samples = self.generate(n, self.config.eval.seed).numpy()
-        self.paths.samples.mkdir(parents=True, exist_ok=True)
-        np.save(self.paths.samples / f"step_{self.step:07d}.npy", samples)
+        atomic_write(self.paths.samples / f"step_{self.step:07d}.npy", lambda f: np.save(f, samples))
 
     def evaluate(self) -> dict[str, Any]:
+        """Compute ``eval.metrics`` and write metrics.json (under the run directory's lock)."""
+        with self._lock():
+            return self._evaluate()
+
+    def _evaluate(self) -> dict[str, Any]:
         ctx = EvalContext(lambda n: self.generate(n, self.config.eval.seed), self.data, self.config.eval.n_samples,
                           self.config.eval.seed)
         result = {
