@@ -45,6 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=2, help="parallel runs (processes, one thread each)")
     c.add_argument("--out", default="results/compare", help="output directory")
     c.add_argument("--no-progress", action="store_true")
+    c.add_argument("--list", action="store_true", help="print the plan, one job per line with its index, and stop")
+    c.add_argument("--dry-run", action="store_true",
+                   help="print the plan with each job's state and estimated time (from finished runs), and stop")
+    c.add_argument("--job-index", type=int, metavar="I",
+                   help="run job I of the plan alone (a scheduler's array task); tabulate later with a plain compare")
 
     i = sub.add_parser("interpolate", help="latent-space interpolation grid of a run as PNG (000 Fig. 1, 002 Fig. 6)")
     i.add_argument("run_dir")
@@ -123,6 +128,19 @@ def cmd_compare(args, overrides) -> int:
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if args.seeds <= 0 or args.workers <= 0:
         raise ConfigError("--seeds and --workers must be positive")
+    if args.list or args.dry_run or args.job_index is not None:
+        from aegan.compare import describe_plan, plan, run_job
+
+        jobs = plan(args.configs, methods, args.seeds, Path(args.out), overrides)
+        if args.job_index is None:
+            print(describe_plan(jobs, args.workers, estimate=args.dry_run))
+            return 0
+        if not 0 <= args.job_index < len(jobs):
+            raise ConfigError(f"--job-index: {args.job_index} is outside the plan's jobs 0..{len(jobs) - 1} "
+                              "(--list prints them)")
+        run_job(jobs[args.job_index])
+        print(f"job {args.job_index} done: {jobs[args.job_index].run_dir}")
+        return 0
     print(compare(args.configs, methods, args.seeds, args.out, args.workers, overrides, not args.no_progress))
     print(f"results in {args.out}/results.md")
     return 0

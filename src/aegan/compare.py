@@ -103,11 +103,9 @@ def run_job(job: Job) -> dict[str, Any]:
         if not _same_run(saved, config.to_dict()):
             raise ConfigError(f"{run_dir} holds a run with other settings than {job.method} seed {job.seed} "
                               f"of {job.config_path}; pass another --out or delete that directory")
-    metrics_path = run_dir / "metrics.json"
-    if metrics_path.exists():
-        done = json.loads(metrics_path.read_text())
-        if done.get("step") == config.train.steps:
-            return done
+    done = _finished_result(job, config.train.steps)
+    if done is not None:
+        return done
     checkpoint = run_dir / "checkpoints" / "last.pt"
     if checkpoint.exists():
         trainer = open_run(run_dir, {"train.steps": config.train.steps})
@@ -130,6 +128,54 @@ def plan(configs: list[str], methods: list[str], seeds: int, out: Path, override
     for job in jobs:
         job.config()  # validate everything before starting any work
     return jobs
+
+
+def _finished_result(job: Job, steps: int) -> dict[str, Any] | None:
+    path = Path(job.run_dir) / "metrics.json"
+    if not path.is_file():
+        return None
+    done = json.loads(path.read_text())
+    return done if done.get("step") == steps else None
+
+
+def _measured_ms_per_step(jobs: list[Job]) -> dict[tuple[str, str], float]:
+    """ms/step of the finished runs in the plan's directories, per (config, method): the
+    costs a dry run estimates from."""
+    costs: dict[tuple[str, str], list[float]] = {}
+    for job in jobs:
+        for metrics in Path(job.run_dir).parent.glob("seed*/metrics.json"):
+            ms = json.loads(metrics.read_text()).get("time_per_step_ms")
+            if ms:
+                costs.setdefault((job.config_path, job.method), []).append(float(ms))
+    return {key: float(np.median(values)) for key, values in costs.items()}
+
+
+def describe_plan(jobs: list[Job], workers: int, estimate: bool = False) -> str:
+    """The plan, one job per line with its index (what ``--job-index`` runs), and with
+    ``estimate`` each job's state and expected time from the ms/step of finished runs of the
+    same method and config (on this machine: costs measured elsewhere do not transfer)."""
+    costs = _measured_ms_per_step(jobs) if estimate else {}
+    lines, total, unknown, finished = [], 0.0, 0, 0
+    for index, job in enumerate(jobs):
+        line = f"{index}\t{job.config_path}\t{job.method}\tseed {job.seed}\t{job.run_dir}"
+        if estimate:
+            steps = job.config().train.steps
+            ms = costs.get((job.config_path, job.method))
+            if _finished_result(job, steps) is not None:
+                finished += 1
+                line += "\tfinished"
+            elif ms is None:
+                unknown += 1
+                line += "\tcost unknown"
+            else:
+                total += steps * ms / 1000
+                line += f"\t~{steps * ms / 60000:.1f} min ({ms:.1f} ms/step x {steps})"
+        lines.append(line)
+    if estimate:
+        lines.append(f"{len(jobs)} jobs: {finished} finished, {len(jobs) - finished - unknown} to run with a measured "
+                     f"cost (~{total / 3600:.2f} h of compute, ~{total / 3600 / workers:.2f} h on {workers} workers), "
+                     f"{unknown} of unknown cost (no finished run of their method and config yet)")
+    return "\n".join(lines)
 
 
 def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[str, Any]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 import time
 import warnings
 from pathlib import Path
@@ -399,11 +400,27 @@ class Trainer:
             "step": self.step,
             "protocol": self.data.describe(),
             "time_per_step_ms": 1000 * self.train_seconds / max(self.step, 1),
+            "peak_memory_mb": peak_memory_mb(self.device),
             "metric_params": resolved_params(self.config.eval.metrics, self.config.eval.params),
             "metrics": evaluate(ctx, self.config.eval.metrics, self.config.eval.params),
         }
         atomic_write_json(self.paths.metrics, result)
         return result
+
+
+def peak_memory_mb(device: torch.device) -> dict[str, float]:
+    """The process's peak resident memory (CPU) and, on a GPU, the most memory torch allocated."""
+    peak: dict[str, float] = {}
+    try:
+        import resource
+
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux, bytes on macOS
+        peak["cpu_rss"] = rss / (2**20 if sys.platform == "darwin" else 2**10)
+    except ImportError:  # Windows
+        pass
+    if device.type == "cuda":
+        peak["cuda_max_allocated"] = torch.cuda.max_memory_allocated(device) / 2**20
+    return peak
 
 
 def start_run(config: RunConfig, run_dir: str | Path) -> Trainer:

@@ -1,0 +1,71 @@
+"""The plan of a comparison as a scheduler sees it: `--list` (one job per line with its index),
+`--job-index I` (job I alone, in its own process), `--dry-run` (state and estimated time of
+each job); jobs run by index and then tabulated give the plain comparison's table."""
+
+import json
+import subprocess
+import sys
+
+import yaml
+
+from aegan.cli import main
+from tests.conftest import TINY
+
+ARGS = ["--methods", "nsgan,gan", "--seeds", "2", "--no-progress"]
+
+
+def _config(tmp_path):
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(TINY))
+    return str(path)
+
+
+def _metrics(out):
+    rows = json.loads((out / "results.json").read_text())
+    return {(r["label"], r["seed"]): r["metrics"] for r in rows}
+
+
+def _table_without_timing(out):
+    return [line.rsplit("|", 2)[0] for line in (out / "results.md").read_text().splitlines()]
+
+
+def test_jobs_run_by_index_in_separate_processes_give_the_plain_table(tmp_path, capsys):
+    config = _config(tmp_path)
+    by_index, plain = tmp_path / "by_index", tmp_path / "plain"
+    assert main(["compare", config, *ARGS, "--out", str(by_index), "--list"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [line.split("\t")[:4] for line in lines] == [
+        [str(i), config, method, f"seed {seed}"] for i, (method, seed) in
+        enumerate([("nsgan", 0), ("nsgan", 1), ("gan", 0), ("gan", 1)])]
+    assert not by_index.exists()  # listing runs nothing
+    for index in range(len(lines)):
+        done = subprocess.run([sys.executable, "-m", "aegan.cli", "compare", config, *ARGS, "--out", str(by_index),
+                               "--job-index", str(index)], capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    assert main(["compare", config, *ARGS, "--out", str(by_index), "--workers", "1"]) == 0  # tabulates only
+    assert main(["compare", config, *ARGS, "--out", str(plain), "--workers", "1"]) == 0
+    assert _metrics(by_index) == _metrics(plain)
+    assert _table_without_timing(by_index) == _table_without_timing(plain)
+
+
+def test_job_index_outside_the_plan_is_a_config_error(tmp_path, capsys):
+    assert main(["compare", _config(tmp_path), *ARGS, "--out", str(tmp_path / "o"), "--job-index", "4"]) == 2
+    assert "--job-index: 4 is outside the plan's jobs 0..3" in capsys.readouterr().err
+
+
+def test_dry_run_estimates_from_finished_runs(tmp_path, capsys):
+    config, out = _config(tmp_path), tmp_path / "out"
+    assert main(["compare", config, "--methods", "nsgan", "--seeds", "1", "--out", str(out), "--workers", "1",
+                 "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["compare", config, *ARGS, "--out", str(out), "--dry-run", "--train.steps=600"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    record = json.loads((out / "tiny" / "nsgan" / "seed0" / "metrics.json").read_text())
+    ms = record["time_per_step_ms"]
+    assert record["peak_memory_mb"]["cpu_rss"] > 10  # issue 13 item 5: every run states its peak memory
+    assert "ms/step x 600" in lines[1] and f"{ms:.1f} ms/step" in lines[1]  # nsgan seed 1: measured by seed 0
+    assert lines[2].endswith("cost unknown")  # gan: no finished run
+    assert lines[-1].startswith("4 jobs: 0 finished, 2 to run with a measured cost")
+    assert not (out / "tiny" / "gan").exists()
+    assert main(["compare", config, *ARGS, "--out", str(out), "--dry-run"]) == 0
+    assert "\tfinished" in capsys.readouterr().out.splitlines()[0]  # seed 0 at its 6 steps is done
