@@ -69,3 +69,37 @@ def test_dry_run_estimates_from_finished_runs(tmp_path, capsys):
     assert not (out / "tiny" / "gan").exists()
     assert main(["compare", config, *ARGS, "--out", str(out), "--dry-run"]) == 0
     assert "\tfinished" in capsys.readouterr().out.splitlines()[0]  # seed 0 at its 6 steps is done
+
+
+def test_grid_expands_into_labelled_rows_and_sample_is_reproducible(tmp_path, capsys):
+    config, out = _config(tmp_path), tmp_path / "out"
+    grid = ["--grid", "train.lr=[1e-3,1e-2]", "--grid", "model.depth=[1,2,3]"]
+    assert main(["compare", config, "--methods", "nsgan", "--seeds", "1", "--out", str(out), *grid, "--list"]) == 0
+    rows = [line.split("\t")[2] for line in capsys.readouterr().out.strip().splitlines()]
+    assert rows == [f"nsgan[train.lr={lr},model.depth={d}]" for lr in ("1e-3", "1e-2") for d in (1, 2, 3)]
+    listed = []
+    for _ in range(2):
+        assert main(["compare", config, "--methods", "nsgan", "--out", str(out), *grid, "--sample", "3", "--list"]) == 0
+        listed.append(capsys.readouterr().out)
+    assert listed[0] == listed[1] and len(listed[0].strip().splitlines()) == 3 * 3  # 3 points x 3 seeds
+    small = ["--grid", "model.depth=[1,2]"]
+    assert main(["compare", config, "--methods", "nsgan", "--seeds", "1", "--out", str(out), *small,
+                 "--workers", "1", "--no-progress"]) == 0
+    table = (out / "results.md").read_text()
+    assert "| nsgan[model.depth=1] | 1 |" in table and "| nsgan[model.depth=2] | 1 |" in table
+    saved = yaml.safe_load((out / "tiny" / "nsgan[model.depth=2]" / "seed0" / "config.yaml").read_text())
+    assert saved["model"]["depth"] == 2
+    from aegan.compare import finished_runs
+
+    jobs, _ = finished_runs([config], out)
+    assert [(j.method, j.point) for j in jobs] == [("nsgan", (("model.depth", 1),)), ("nsgan", (("model.depth", 2),))]
+
+
+def test_bad_grid_is_a_config_error(tmp_path, capsys):
+    config = _config(tmp_path)
+    for grid, message in [(["--grid", "lr=[1,2]"], "write section.key=[value"),
+                          (["--grid", "train.lr=0.1"], "write section.key=[value"),
+                          (["--grid", "train.betas=[[0.5,0.9]]"], "values must be numbers"),
+                          (["--grid", "train.lr=[1,2]", "--sample", "3"], "--sample: 3 is not between 1 and")]:
+        assert main(["compare", config, "--methods", "nsgan", "--out", str(tmp_path / "o"), *grid, "--list"]) == 2
+        assert message in capsys.readouterr().err

@@ -45,6 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--workers", type=int, default=2, help="parallel runs (processes, one thread each)")
     c.add_argument("--out", default="results/compare", help="output directory")
     c.add_argument("--no-progress", action="store_true")
+    c.add_argument("--grid", action="append", default=[], metavar="KEY=[V,...]",
+                   help="a hyper-parameter axis, e.g. --grid train.lr=[1e-4,1e-3] (repeat: the cartesian product)")
+    c.add_argument("--sample", type=int, metavar="N", help="run N points of the grid, drawn reproducibly")
     c.add_argument("--list", action="store_true", help="print the plan, one job per line with its index, and stop")
     c.add_argument("--dry-run", action="store_true",
                    help="print the plan with each job's state and estimated time (from finished runs), and stop")
@@ -123,15 +126,16 @@ def cmd_eval(args, overrides) -> int:
 
 
 def cmd_compare(args, overrides) -> int:
-    from aegan.compare import compare
+    from aegan.compare import compare, describe_plan, grid_points, plan, run_job
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     if args.seeds <= 0 or args.workers <= 0:
         raise ConfigError("--seeds and --workers must be positive")
+    if args.sample is not None and not args.grid:
+        raise ConfigError("--sample: draws points of a --grid; give one")
+    points = grid_points(args.grid, args.sample) if args.grid else None
     if args.list or args.dry_run or args.job_index is not None:
-        from aegan.compare import describe_plan, plan, run_job
-
-        jobs = plan(args.configs, methods, args.seeds, Path(args.out), overrides)
+        jobs = plan(args.configs, methods, args.seeds, Path(args.out), overrides, points)
         if args.job_index is None:
             print(describe_plan(jobs, args.workers, estimate=args.dry_run))
             return 0
@@ -141,7 +145,7 @@ def cmd_compare(args, overrides) -> int:
         run_job(jobs[args.job_index])
         print(f"job {args.job_index} done: {jobs[args.job_index].run_dir}")
         return 0
-    print(compare(args.configs, methods, args.seeds, args.out, args.workers, overrides, not args.no_progress))
+    print(compare(args.configs, methods, args.seeds, args.out, args.workers, overrides, not args.no_progress, points))
     print(f"results in {args.out}/results.md")
     return 0
 

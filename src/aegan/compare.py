@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import itertools
 import json
 import math
 import multiprocessing as mp
 import os
+import random
 import signal
 import sys
 import threading
@@ -59,13 +61,19 @@ def _all_modes(run: dict[str, Any]) -> bool | None:
 @dataclass(frozen=True)
 class Job:
     config_path: str
-    method: str
+    method: str  # a registered method or a variant declared under ``methods:``
     seed: int
     run_dir: str
     overrides: tuple[tuple[str, Any], ...]
+    point: tuple[tuple[str, Any], ...] = ()  # the job's grid point (--grid), applied after the overrides
+
+    @property
+    def row(self) -> str:
+        """The job's row in a table: its method, with its grid point if any."""
+        return row_label(self.method, self.point)
 
     def config(self):
-        raw = apply_overrides(read_yaml(self.config_path), dict(self.overrides))
+        raw = apply_overrides(read_yaml(self.config_path), {**dict(self.overrides), **dict(self.point)})
         raw["method"] = method_spec(raw, self.method)
         raw.setdefault("train", {})
         raw["train"] = {**raw["train"], "seed": self.seed, "threads": 1}
@@ -101,7 +109,7 @@ def run_job(job: Job) -> dict[str, Any]:
     if saved_config.exists():
         saved = yaml.safe_load(saved_config.read_text())
         if not _same_run(saved, config.to_dict()):
-            raise ConfigError(f"{run_dir} holds a run with other settings than {job.method} seed {job.seed} "
+            raise ConfigError(f"{run_dir} holds a run with other settings than {job.row} seed {job.seed} "
                               f"of {job.config_path}; pass another --out or delete that directory")
     done = _finished_result(job, config.train.steps)
     if done is not None:
@@ -118,11 +126,62 @@ def dataset_label(config_path: str) -> str:
     return Path(config_path).stem
 
 
-def plan(configs: list[str], methods: list[str], seeds: int, out: Path, overrides: dict[str, Any]) -> list[Job]:
+def row_label(method: str, point: tuple[tuple[str, Any], ...]) -> str:
+    """``nsgan`` or, for a grid point, ``nsgan[train.lr=0.001,model.depth=2]`` (also the run's directory name)."""
+    if not point:
+        return method
+    return f"{method}[" + ",".join(f"{key}={_scalar_text(value)}" for key, value in point) + "]"
+
+
+def _scalar_text(value: Any) -> str:
+    return yaml.safe_dump(value, default_flow_style=True).strip().removesuffix("\n...").strip()
+
+
+def parse_row_label(label: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
+    """The inverse of ``row_label``."""
+    if not label.endswith("]") or "[" not in label:
+        return label, ()
+    method, _, inner = label[:-1].partition("[")
+    pairs = (item.partition("=") for item in inner.split(","))
+    return method, tuple((key, yaml.safe_load(value)) for key, _, value in pairs)
+
+
+def grid_points(specs: list[str], sample: int | None = None, seed: int = 0) -> list[tuple[tuple[str, Any], ...]]:
+    """The cartesian product of ``--grid key=[v1,v2,...]`` axes, in order; with ``sample``, that
+    many points drawn without replacement by a fixed seed (the same points on every call)."""
+    from aegan.config import parse_yaml
+
+    axes: list[tuple[str, list[Any]]] = []
+    for spec in specs:
+        key, sep, text = spec.partition("=")
+        try:
+            values = parse_yaml(text) if sep else None
+        except ConfigError:
+            values = None
+        if "." not in key or not isinstance(values, list) or not values:
+            raise ConfigError(f"--grid {spec}: write section.key=[value, value, ...], e.g. --grid train.lr=[1e-4,1e-3]")
+        bad = [v for v in values if isinstance(v, (list, dict)) or v is None or any(c in str(v) for c in "/,[]=")]
+        if bad:
+            raise ConfigError(f"--grid {key}: values must be numbers, booleans or plain words, got {bad[0]!r}")
+        if key in dict(axes):
+            raise ConfigError(f"--grid {key}: given twice")
+        axes.append((key, values))
+    points = [tuple(zip([k for k, _ in axes], combo)) for combo in itertools.product(*[v for _, v in axes])]
+    if sample is not None:
+        if not 0 < sample <= len(points):
+            raise ConfigError(f"--sample: {sample} is not between 1 and the grid's {len(points)} points")
+        points = [points[i] for i in sorted(random.Random(seed).sample(range(len(points)), sample))]
+    return points
+
+
+def plan(configs: list[str], methods: list[str], seeds: int, out: Path, overrides: dict[str, Any],
+         points: list[tuple[tuple[str, Any], ...]] | None = None) -> list[Job]:
+    """configs x methods x grid points x seeds, in that order (``--list`` numbers them so)."""
     jobs = [
-        Job(c, m, s, str(out / dataset_label(c) / m / f"seed{s}"), tuple(sorted(overrides.items())))
+        Job(c, m, s, str(out / dataset_label(c) / row_label(m, p) / f"seed{s}"), tuple(sorted(overrides.items())), p)
         for c in configs
         for m in methods
+        for p in (points or [()])
         for s in range(seeds)
     ]
     for job in jobs:
@@ -146,7 +205,7 @@ def _measured_ms_per_step(jobs: list[Job]) -> dict[tuple[str, str], float]:
         for metrics in Path(job.run_dir).parent.glob("seed*/metrics.json"):
             ms = json.loads(metrics.read_text()).get("time_per_step_ms")
             if ms:
-                costs.setdefault((job.config_path, job.method), []).append(float(ms))
+                costs.setdefault((job.config_path, job.row), []).append(float(ms))
     return {key: float(np.median(values)) for key, values in costs.items()}
 
 
@@ -157,10 +216,10 @@ def describe_plan(jobs: list[Job], workers: int, estimate: bool = False) -> str:
     costs = _measured_ms_per_step(jobs) if estimate else {}
     lines, total, unknown, finished = [], 0.0, 0, 0
     for index, job in enumerate(jobs):
-        line = f"{index}\t{job.config_path}\t{job.method}\tseed {job.seed}\t{job.run_dir}"
+        line = f"{index}\t{job.config_path}\t{job.row}\tseed {job.seed}\t{job.run_dir}"
         if estimate:
             steps = job.config().train.steps
-            ms = costs.get((job.config_path, job.method))
+            ms = costs.get((job.config_path, job.row))
             if _finished_result(job, steps) is not None:
                 finished += 1
                 line += "\tfinished"
@@ -285,8 +344,8 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
                   f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps", ""]
         header = ["method", "seeds", *[c[0] for c in columns], "all modes in every seed", "ms/step"]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        for method in dict.fromkeys(j.method for j, _ in rows):
-            runs = [r for j, r in rows if j.method == method]
+        for method in dict.fromkeys(j.row for j, _ in rows):
+            runs = [r for j, r in rows if j.row == method]
             cells = [_cell([r["metrics"].get(c[1]) for r in runs], *c[2:]) for c in columns]
             full = [_all_modes(r) for r in runs]
             full_text = "n/a" if None in full else ("yes" if all(full) else "no")
@@ -309,7 +368,8 @@ def finished_runs(configs: list[str], out: str | Path) -> tuple[list[Job], list[
                                    key=lambda p: (p.parent.parent.name, int(p.parent.name[4:]))):
             result = json.loads(metrics_path.read_text())
             run_dir = metrics_path.parent
-            jobs.append(Job(config_path, run_dir.parent.name, int(run_dir.name[4:]), str(run_dir), ()))
+            method, point = parse_row_label(run_dir.parent.name)
+            jobs.append(Job(config_path, method, int(run_dir.name[4:]), str(run_dir), (), point))
             results.append(result)
     return jobs, results
 
@@ -325,7 +385,7 @@ def figure(jobs: list[Job], out: Path) -> list[Path]:
         config = chosen[0].config()
         data = build_dataset(config.data.name, config.data.params, 0, "cpu")
         path = out / f"{dataset_label(config_path)}_samples.png"
-        rows = [(j.method, load_snapshots(Path(j.run_dir) / "samples")) for j in chosen]
+        rows = [(j.row, load_snapshots(Path(j.run_dir) / "samples")) for j in chosen]
         rows = [r for r in rows if r[1]]
         if not rows:
             continue
@@ -340,15 +400,16 @@ def figure(jobs: list[Job], out: Path) -> list[Path]:
 
 
 def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path, workers: int = 2,
-            overrides: dict[str, Any] | None = None, progress: bool = True) -> str:
+            overrides: dict[str, Any] | None = None, progress: bool = True,
+            points: list[tuple[tuple[str, Any], ...]] | None = None) -> str:
     out = Path(out)
-    jobs = plan(configs, methods, seeds, out, overrides or {})
+    jobs = plan(configs, methods, seeds, out, overrides or {}, points)
     results = run_all(jobs, workers, progress)
     text = table(jobs, results)
     atomic_write_text(out / "results.md", text)
     # one record per run (not aggregated): each seed's value of every metric is kept, under
     # "label" (the table's row: a method or a variant under ``methods:``), "seed", "metrics"
-    atomic_write_json(out / "results.json", [{"config": j.config_path, "label": j.method, "run_dir": j.run_dir, **r}
+    atomic_write_json(out / "results.json", [{"config": j.config_path, "label": j.row, "run_dir": j.run_dir, **r}
                                              for j, r in zip(jobs, results)])
     figure(jobs, out)
     return text
