@@ -61,6 +61,9 @@ class TrainConfig(Section):
     init_from: str | None = None
     init_nets: list[str] | None = None
     freeze: list[str] = []
+    # the optimiser of single nets, over ``optimizer`` and the method's own choice (001 Table 1's
+    # grid varies optimG and optimD: net_optimizers: {generator: sgd, discriminator: adam})
+    net_optimizers: dict[str, Literal["adam", "rmsprop", "sgd"]] = {}
     # diagnostics: also log the gradient norm of each loss term of a multi-term phase over the
     # phase's nets (grad/<phase>/term/<term>; one extra backward per term; local to each rank)
     grad_per_term: bool = False
@@ -82,7 +85,8 @@ class TrainConfig(Section):
         if self.instance_noise == 0 and self.instance_noise_steps == 0:
             out.pop("instance_noise", None)
             out.pop("instance_noise_steps", None)
-        for key, off in (("init_from", None), ("init_nets", None), ("freeze", []), ("grad_per_term", False)):
+        for key, off in (("init_from", None), ("init_nets", None), ("freeze", []), ("grad_per_term", False),
+                         ("net_optimizers", {})):
             if out.get(key, off) == off:
                 out.pop(key, None)
         return out
@@ -223,10 +227,11 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
             raise ConfigError(f"eval.metrics.{i}: metric {metric!r} applies to {' or '.join(METRICS[metric].data_kinds)}, "
                               f"not to dataset {cfg.data.name!r} ({kind}); metrics for it: {', '.join(fitting)}")
     own_nets = METHODS[cfg.method.name].nets
-    for key in ("freeze", "init_nets"):
+    for key in ("freeze", "init_nets", "net_optimizers"):
         for i, net in enumerate(getattr(cfg.train, key) or []):
             if net not in own_nets:
-                raise ConfigError(f"train.{key}.{i}: method {cfg.method.name!r} has no net {net!r}; its nets: "
+                where = f"{key}.{net}" if key == "net_optimizers" else f"{key}.{i}"
+                raise ConfigError(f"train.{where}: method {cfg.method.name!r} has no net {net!r}; its nets: "
                                   + ", ".join(own_nets))
     return cfg
 

@@ -140,8 +140,11 @@ class Trainer:
         self.train_seconds = 0.0
 
     def _optimizer_settings(self, net: str, defaults: dict[str, Any]) -> dict[str, Any]:
-        """``train``'s optimiser, the method's overrides for ``net``, its lr scaled by ``lr_scale``."""
+        """``train``'s optimiser, the method's overrides for ``net``, ``train.net_optimizers[net]``,
+        its lr scaled by ``lr_scale``."""
         settings = {**defaults, **self.method.optimizer_overrides(net)}
+        if net in self.config.train.net_optimizers:
+            settings["optimizer"] = self.config.train.net_optimizers[net]
         return {**settings, "lr": settings["lr"] * self.method.lr_scale(net)}
 
     def _warm_start(self, source: str, names: list[str] | None) -> None:

@@ -1,5 +1,5 @@
 """Every registered method (looked up when the tests run) trains on images with the conv
-family: one step per phase on sklearn's 8x8 digits with tiny nets, finite losses, each phase
+family (and the mlp family): one step per phase on sklearn's 8x8 digits with tiny nets, finite losses, each phase
 moves exactly the nets it declares; and a short run writes image snapshots and a grid."""
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ def _config(method: str, family: str = "conv", **overrides):
     model = dict(IMAGE["model"], family=family)
     if family == "dcgan":
         model["fc"] = 0
+    if family == "mlp":
+        model = {"family": "mlp", "latent_dim": 4, "hidden": 16, "depth": 2}
     return tiny_config(**{"method.name": method, "data": IMAGE["data"], "model": model, "eval": IMAGE["eval"],
                           **overrides})
 
@@ -34,6 +36,15 @@ def test_method_runs_on_conv_nets(name, tmp_path):
     check_one_step(trainer, name)
     samples = trainer.generate(3, seed=0)
     assert samples.shape == (3, 1, 8, 8) and torch.isfinite(samples).all()
+
+
+@pytest.mark.parametrize("name", list(METHODS))
+def test_method_runs_on_mlp_nets_over_images(name, tmp_path):
+    """001 Table 1's grid trains MLPs on MNIST: every method takes the mlp family on images."""
+    trainer = Trainer(_config(name, family="mlp"), tmp_path)
+    check_one_step(trainer, name)
+    samples = trainer.generate(3, seed=0)
+    assert samples.shape == (3, 1, 8, 8) and ((samples >= 0) & (samples <= 1)).all()
 
 
 def test_short_run_writes_image_snapshots(tmp_path):

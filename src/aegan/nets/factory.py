@@ -78,23 +78,35 @@ class NetFactory:
 
 
 class MLPConfig(ModelConfig):
+    """``hidden``/``depth`` for every net; ``g_*``/``d_*`` set G's or D's apart (001 Table 1's
+    grid varies nLayerG, sizeG, nLayerD, sizeD); ``d_dropout``: dropout after each of D's
+    hidden layers (Table 1's dropoutD)."""
+
     hidden: int = Field(128, gt=0, le=MAX_WIDTH)
     depth: int = Field(2, gt=0, le=MAX_DEPTH)
+    g_hidden: int | None = Field(None, gt=0, le=MAX_WIDTH)
+    g_depth: int | None = Field(None, gt=0, le=MAX_DEPTH)
+    d_hidden: int | None = Field(None, gt=0, le=MAX_WIDTH)
+    d_depth: int | None = Field(None, gt=0, le=MAX_DEPTH)
+    d_dropout: float = Field(0.0, ge=0.0, lt=1.0)
 
 
 class MLPFactory(NetFactory):
-    """MLPs with ``depth`` hidden layers of ``hidden`` units (the toy reference: 2-128-128-out)."""
+    """MLPs with ``depth`` hidden layers of ``hidden`` units (the toy reference: 2-128-128-out).
+    On images, nets take flattened pixels and G's output is reshaped and squashed into [0, 1]."""
 
     config: MLPConfig
 
     def generator(self, latent_dim: int | None = None) -> nn.Module:
         c = self.config
-        return MLPGenerator(latent_dim or c.latent_dim, flat_dim(self.data_shape), c.hidden, c.depth)
+        return MLPGenerator(latent_dim or c.latent_dim, flat_dim(self.data_shape), c.g_hidden or c.hidden,
+                            c.g_depth or c.depth, out_shape=self.data_shape, sigmoid=len(self.data_shape) == 3)
 
     def discriminator(self, out_dim: int = 1, batchnorm: bool | None = None) -> nn.Module:
         """MLP discriminators never hold batch norm, so ``batchnorm`` changes nothing."""
         c = self.config
-        return MLPDiscriminator(flat_dim(self.data_shape), c.hidden, c.depth, out_dim)
+        return MLPDiscriminator(flat_dim(self.data_shape), c.d_hidden or c.hidden, c.d_depth or c.depth, out_dim,
+                                dropout=c.d_dropout)
 
     def encoder(self, out_dim: int | None = None) -> nn.Module:
         c = self.config

@@ -1,4 +1,5 @@
-"""MLP networks for vector data (the 2D mixtures).
+"""MLP networks for vector data (the 2D mixtures) and for images taken as rows of pixels
+(001 Table 1's MNIST grid: G's output reshaped to the image and squashed into [0, 1]).
 
 Every generator exposes two entry points: ``forward(z)`` and ``from_hidden(h)``, where h is
 the activation after the first layer; GAN-RL (003 Fig. 4) feeds discriminator features
@@ -12,39 +13,54 @@ import torch
 from torch import Tensor, nn
 
 
-def _stack(in_dim: int, hidden: int, depth: int, activation: type[nn.Module]) -> nn.Sequential:
-    """``depth`` Linear+activation layers, the first from ``in_dim``."""
+class _FlatSequential(nn.Sequential):
+    """A Sequential that flattens each sample first: (N, C, H, W) images enter an MLP as rows."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.flatten(1))
+
+
+def _stack(in_dim: int, hidden: int, depth: int, activation: type[nn.Module], dropout: float = 0.0,
+           cls: type[nn.Sequential] = nn.Sequential) -> nn.Sequential:
+    """``depth`` Linear+activation(+dropout when ``dropout`` > 0) layers, the first from ``in_dim``."""
     layers: list[nn.Module] = []
     for i in range(depth):
         layers += [nn.Linear(in_dim if i == 0 else hidden, hidden), activation()]
-    return nn.Sequential(*layers)
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    return cls(*layers)
 
 
 class MLPGenerator(nn.Module):
-    """z (N, latent) -> x (N, out_dim); ``hidden_dim`` is the width of the second entry."""
+    """z (N, latent) -> x (N, *out_shape); ``hidden_dim`` is the width of the second entry.
+    ``sigmoid`` squashes the output into [0, 1] (images); otherwise it is linear (2D points)."""
 
-    def __init__(self, latent_dim: int, out_dim: int, hidden: int, depth: int):
+    def __init__(self, latent_dim: int, out_dim: int, hidden: int, depth: int,
+                 out_shape: tuple[int, ...] | None = None, sigmoid: bool = False):
         super().__init__()
         self.hidden_dim = hidden
+        self.out_shape = tuple(out_shape or (out_dim,))
+        self.sigmoid = sigmoid
         self.entry = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU())
         self.body = nn.Sequential(_stack(hidden, hidden, depth - 1, nn.ReLU), nn.Linear(hidden, out_dim))
 
     def from_hidden(self, h: Tensor, source: str = "prior") -> Tensor:
-        return self.body(h)
+        x = self.body(h).view(-1, *self.out_shape)
+        return torch.sigmoid(x) if self.sigmoid else x
 
     def forward(self, z: Tensor, source: str = "prior") -> Tensor:
         """``source`` ("prior" or "encoder") selects batch-norm statistics in image nets."""
-        return self.body(self.entry(z))
+        return self.from_hidden(self.entry(z), source)
 
 
 class MLPDiscriminator(nn.Module):
     """x (N, in_dim) -> logit (N,). ``feature_dim`` is the width of ``features(x)``."""
 
-    def __init__(self, in_dim: int, hidden: int, depth: int, out_dim: int = 1):
+    def __init__(self, in_dim: int, hidden: int, depth: int, out_dim: int = 1, dropout: float = 0.0):
         super().__init__()
         self.feature_dim = hidden
         self.out_dim = out_dim
-        self.features = _stack(in_dim, hidden, depth, nn.LeakyReLU)
+        self.features = _stack(in_dim, hidden, depth, nn.LeakyReLU, dropout, cls=_FlatSequential)
         self.head = nn.Linear(hidden, out_dim)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -60,7 +76,7 @@ class MLPEncoder(nn.Module):
         self.net = nn.Sequential(_stack(in_dim, hidden, depth, nn.LeakyReLU), nn.Linear(hidden, out_dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
+        return self.net(x.flatten(1))
 
 
 def flat_dim(shape: tuple[int, ...]) -> int:
