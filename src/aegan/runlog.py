@@ -56,15 +56,15 @@ class ScalarLog:
         with torch.no_grad():
             self._pending.append((step, names, torch.stack(values).float()))
 
-    def flush(self) -> None:
-        """Write the buffer; raise ``DivergenceError`` at the first non-finite value."""
+    def flush(self) -> list[tuple[int, dict[str, float]]]:
+        """Write the buffer and return its rows; raise ``DivergenceError`` at the first non-finite value."""
         if not self._pending:
-            return
+            return []
         pending, self._pending = self._pending, []
         host = torch.stack([v for _, _, v in pending]).cpu().tolist() if _same_width(pending) else [
             v.cpu().tolist() for _, _, v in pending
         ]
-        lines = []
+        lines, written = [], []
         try:
             for (step, names, _), values in zip(pending, host):
                 for name, value in zip(names, values):
@@ -76,6 +76,7 @@ class ScalarLog:
                     for name, value in row.items():
                         self.writer.add_scalar(name, value, step)
                 self.latest = row
+                written.append((step, row))
         finally:
             try:
                 with open(self.path, "a") as f:
@@ -84,6 +85,7 @@ class ScalarLog:
                 raise storage_error(self.path, err) from err
             if self.writer is not None:
                 self.writer.flush()
+        return written
 
     def close(self) -> None:
         if self.writer is not None:
@@ -110,8 +112,8 @@ class NullLog:
     def add(self, step: int, names: tuple[str, ...], values: list[torch.Tensor]) -> None:
         pass
 
-    def flush(self) -> None:
-        pass
+    def flush(self) -> list:
+        return []
 
     def close(self) -> None:
         pass

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import json
 import sys
 import time
 import warnings
@@ -31,6 +32,7 @@ from aegan.methods import METHODS, Batch, Phase
 from aegan.metrics import EvalContext, evaluate, resolved_params
 from aegan.nets import build_factory
 from aegan.noise import add_instance_noise, linear_anneal
+from aegan.monitor import Monitor
 from aegan.runlock import run_lock
 from aegan.runlog import NullLog, ScalarLog
 
@@ -44,6 +46,7 @@ class RunPaths:
         self.checkpoint = self.root / "checkpoints" / "last.pt"
         self.samples = self.root / "samples"
         self.metrics = self.root / "metrics.json"
+        self.log = self.root / "log.jsonl"
         self.figure = self.root / "samples.png"
 
 
@@ -138,6 +141,7 @@ class Trainer:
         self._frozen = frozenset(train.freeze)
         self.step = 0
         self.train_seconds = 0.0
+        self.monitor: Monitor | None = None  # live warnings, while fit runs (rank 0)
 
     def _optimizer_settings(self, net: str, defaults: dict[str, Any]) -> dict[str, Any]:
         """``train``'s optimiser, the method's overrides for ``net``, ``train.net_optimizers[net]``,
@@ -337,6 +341,7 @@ class Trainer:
         if main:
             atomic_write_text(self.paths.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
         log = ScalarLog(self.paths.root, cfg.tensorboard, self.step) if main else NullLog()
+        self.monitor = self._replayed_monitor() if main else None
         snaps = snapshot_steps(cfg.steps, cfg.snapshots)
         bar = tqdm(total=cfg.steps, initial=self.step, disable=None if progress and main else True,
                    desc=self.config.method.name, unit="step", dynamic_ncols=True)
@@ -348,7 +353,8 @@ class Trainer:
                 log.add(self.step, names, values)
                 checkpoint_due = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
                 if self.step % cfg.log_every == 0 or checkpoint_due:
-                    log.flush()
+                    for step, row in log.flush():
+                        self.monitor.observe(step, row)
                     bar.update(self.step - bar.n)
                     bar.set_postfix({k.split("/", 1)[1]: f"{v:.3g}" for k, v in log.latest.items() if k.startswith("loss/")},
                                     refresh=False)
@@ -388,6 +394,27 @@ class Trainer:
         n = 1000 if len(self.data.shape) == 1 else 64
         samples = self.generate(n, self.config.eval.seed).numpy()
         atomic_write(self.paths.samples / f"step_{self.step:07d}.npy", lambda f: np.save(f, samples))
+        if self.monitor is not None:
+            self.monitor.observe_snapshot(self.step, samples)
+
+    def _replayed_monitor(self) -> Monitor:
+        """A ``Monitor`` fed with what this run logged and snapshotted up to ``self.step`` (quietly)."""
+        monitor = Monitor(self.data, say=lambda line: tqdm.write(line, file=sys.stderr))
+        rows = []
+        if self.paths.log.is_file():
+            for line in self.paths.log.read_text(errors="replace").splitlines():
+                try:
+                    rows.append(json.loads(line))
+                except ValueError:
+                    continue
+        snapshots = {int(p.stem[5:]): p for p in self.paths.samples.glob("step_*.npy")}
+        for row in rows:
+            step = row.pop("step", None)
+            if isinstance(step, int) and step <= self.step:
+                monitor.observe(step, row, quiet=True)
+                if step in snapshots:
+                    monitor.observe_snapshot(step, np.load(snapshots[step]), quiet=True)
+        return monitor
 
     def evaluate(self) -> dict[str, Any]:
         """Compute ``eval.metrics`` and write metrics.json (under the run directory's lock)."""
@@ -404,6 +431,7 @@ class Trainer:
             "protocol": self.data.describe(),
             "time_per_step_ms": 1000 * self.train_seconds / max(self.step, 1),
             "peak_memory_mb": peak_memory_mb(self.device),
+            "warnings": (self.monitor or self._replayed_monitor()).warnings,
             "metric_params": resolved_params(self.config.eval.metrics, self.config.eval.params),
             "metrics": evaluate(ctx, self.config.eval.metrics, self.config.eval.params),
         }
