@@ -161,3 +161,62 @@ def test_compare_workers_die_with_their_parent(tmp_path, config_file):
         for pid in workers:
             if _alive(pid):
                 os.kill(pid, signal.SIGKILL)
+
+
+def _tamper(run: Path, change) -> None:
+    import torch
+
+    path = run / "checkpoints" / "last.pt"
+    state = torch.load(path, weights_only=True)
+    change(state)
+    torch.save(state, path)
+
+
+def _nan_weights(state):
+    for tensor in state["nets"]["generator"].values():
+        tensor.fill_(float("nan"))
+
+
+def _wrong_shape(state):
+    import torch
+
+    key = next(iter(state["nets"]["generator"]))
+    state["nets"]["generator"][key] = torch.zeros(3, 3)
+
+
+@pytest.mark.parametrize("tamper,reason", [
+    (lambda run: (run / "checkpoints" / "last.pt").write_bytes(b""), "truncated or not a torch checkpoint"),
+    (lambda run: _tamper(run, lambda s: s.pop("optimizers")), "does not fit this run's config (KeyError"),
+    (lambda run: _tamper(run, _wrong_shape), "does not fit this run's config (RuntimeError: Error(s) in loading"),
+    (lambda run: _tamper(run, _nan_weights), "net 'generator' holds non-finite weights"),
+], ids=["empty", "missing_entry", "wrong_shape", "nan_weights"])
+def test_a_damaged_checkpoint_is_one_line_exit_2(tmp_path, config_file, capsys, tamper, reason):
+    run = tmp_path / "run"
+    assert main(["train", str(config_file), "--run-dir", str(run), "--train.steps=3", "--no-progress"]) == 0
+    tamper(run)
+    capsys.readouterr()
+    for args in (["sample", str(run), "--n", "5", "--out", str(tmp_path / "x.npy")],
+                 ["train", "--resume", str(run), "--train.steps=6", "--no-progress"]):
+        assert main(args) == 2
+        err = capsys.readouterr().err.strip().splitlines()[-1]
+        assert err.startswith("aegan: checkpoint error: ") and reason in err
+    assert not (tmp_path / "x.npy").exists()
+
+
+def test_device_and_warm_start_mistakes_are_config_errors(tmp_path, config_file, capsys):
+    import torch
+
+    if not torch.cuda.is_available():
+        assert main(["train", str(config_file), "--run-dir", str(tmp_path / "a"), "--train.device=cuda"]) == 2
+        assert "train.device: 'cuda:0' asked for but CUDA is not available" in capsys.readouterr().err
+    assert main(["train", str(config_file), "--run-dir", str(tmp_path / "b"), "--train.init_from=/nonexistent/x.pt"]) == 2
+    assert "aegan: config error: train.init_from: /nonexistent/x.pt is neither" in capsys.readouterr().err
+
+
+def test_a_stale_temporary_checkpoint_is_removed_by_the_next_save(tmp_path, config_file):
+    run = tmp_path / "run"
+    assert main(["train", str(config_file), "--run-dir", str(run), "--train.steps=3", "--no-progress"]) == 0
+    stale = run / "checkpoints" / ".last.pt.tmp-99999"  # what a kill -9 during a save leaves
+    stale.write_bytes(b"partial")
+    assert main(["train", "--resume", str(run), "--train.steps=6", "--no-progress"]) == 0
+    assert not stale.exists()

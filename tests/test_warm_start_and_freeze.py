@@ -59,14 +59,14 @@ def test_warm_start_errors_name_what_is_wrong(tmp_path):
         tiny_config(**{"train.init_nets": ["generator"]})
     with pytest.raises(ConfigError, match=r"train.freeze.0: method 'nsgan' has no net 'encoder'; its nets: generator"):
         tiny_config(**{"train.freeze": ["encoder"]})
-    with pytest.raises(FileNotFoundError, match="neither a checkpoint file nor a run directory"):
+    with pytest.raises(ConfigError, match="neither a checkpoint file nor a run directory"):
         Trainer(tiny_config(**{"train.init_from": str(tmp_path / "nothing")}), tmp_path / "a")
     source = Trainer(tiny_config(**QUIET), tmp_path / "source")
     source.fit(progress=False)
-    with pytest.raises(ValueError, match="holds the nets"):
+    with pytest.raises(ConfigError, match="holds the nets"):
         Trainer(tiny_config(**{"method.name": "vlgan", "train.init_nets": ["encoder"],
                                "train.init_from": str(tmp_path / "source")}), tmp_path / "b")
-    with pytest.raises(ValueError, match="net 'generator' .* does not fit"):
+    with pytest.raises(ConfigError, match="net 'generator' .* does not fit"):
         Trainer(tiny_config(**{"model.hidden": 8, "train.init_from": str(tmp_path / "source")}), tmp_path / "c")
 
 

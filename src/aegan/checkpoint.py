@@ -98,7 +98,10 @@ def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     payload = {"format": FORMAT, **state}
     buffer = io.BytesIO()
     torch.save(payload, buffer)  # serialise fully before touching the disk
+    path = Path(path)
     atomic_write(path, lambda f: f.write(buffer.getbuffer()))
+    for stale in path.parent.glob(f".{path.name}.tmp-*"):  # left by a save that was killed (one writer per run)
+        stale.unlink(missing_ok=True)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -114,7 +117,8 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
             f"{path}: refused: it holds pickled objects, not only tensors and plain containers ({reason})"
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError) as err:
-        raise CheckpointError(f"{path}: truncated or not a torch checkpoint ({str(err).splitlines()[0]})") from None
+        reason = (str(err).strip().splitlines() or [f"{type(err).__name__}, {path.stat().st_size} bytes"])[0]
+        raise CheckpointError(f"{path}: truncated or not a torch checkpoint ({reason})") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an aegan checkpoint (expected format {FORMAT!r})")
     return state

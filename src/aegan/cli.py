@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"aegan: run directory busy: {err}", file=sys.stderr)
         return 5
     except DivergenceError as err:
-        print(f"aegan: training diverged: {err}; the last good checkpoint is kept", file=sys.stderr)
+        print(f"aegan: training diverged: {err}; the last good checkpoint, if one was written, is kept", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         print("aegan: interrupted; the last checkpoint is kept (resume with --resume RUN_DIR)", file=sys.stderr)

@@ -24,9 +24,9 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from aegan import distributed
-from aegan.checkpoint import (atomic_write, atomic_write_json, atomic_write_text, capture_rng, load_checkpoint,
+from aegan.checkpoint import (CheckpointError, atomic_write, atomic_write_json, atomic_write_text, capture_rng, load_checkpoint,
                               restore_rng, save_checkpoint)
-from aegan.config import RunConfig, build_config
+from aegan.config import ConfigError, RunConfig, build_config
 from aegan.data import build_dataset
 from aegan.methods import METHODS, Batch, Phase
 from aegan.metrics import EvalContext, evaluate, resolved_params
@@ -57,7 +57,11 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
         name = f"cuda:{local_rank}"
     device = torch.device(name)
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"train.device: {name!r} asked for but CUDA is not available; use auto or cpu")
+        raise ConfigError(f"train.device: {name!r} asked for but CUDA is not available; use auto or cpu")
+    if device.type == "cuda" and (device.index or 0) >= torch.cuda.device_count():
+        raise ConfigError(f"train.device: {name!r} asked for but this machine has {torch.cuda.device_count()} GPU(s)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError("train.device: 'mps' asked for but this torch build or machine has no MPS; use auto or cpu")
     return device
 
 
@@ -156,19 +160,19 @@ class Trainer:
         path = Path(source)
         path = RunPaths(path).checkpoint if path.is_dir() else path
         if not path.is_file():
-            raise FileNotFoundError(f"train.init_from: {source} is neither a checkpoint file nor a run directory "
+            raise ConfigError(f"train.init_from: {source} is neither a checkpoint file nor a run directory "
                                     "with checkpoints/last.pt")
         saved = load_checkpoint(path)["nets"]
         wanted = names if names is not None else [n for n in self.nets if n in saved]
         missing = [n for n in wanted if n not in saved]
         if missing or not wanted:
-            raise ValueError(f"train.init_from: {path} holds the nets {sorted(saved)}, not {missing or 'any of this method'}"
+            raise ConfigError(f"train.init_from: {path} holds the nets {sorted(saved)}, not {missing or 'any of this method'}"
                              "; set train.init_nets to those to copy")
         for name in wanted:
             try:
                 self.nets[name].load_state_dict(saved[name])
             except RuntimeError as err:  # another architecture: name the net and the fix
-                raise ValueError(f"train.init_from: net {name!r} of {path} does not fit this run's {name} "
+                raise ConfigError(f"train.init_from: net {name!r} of {path} does not fit this run's {name} "
                                  f"(same model section needed): {str(err).splitlines()[0]}") from None
 
     def _add_instance_noise(self) -> None:
@@ -210,8 +214,23 @@ class Trainer:
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore a checkpoint; one that does not fit this run (missing entries, other shapes,
+        non-finite weights) is a ``CheckpointError`` naming what is wrong."""
+        try:
+            self._load_state_dict(state)
+        except (KeyError, IndexError, TypeError, ValueError, RuntimeError) as err:
+            reason = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise CheckpointError(f"{self.paths.checkpoint}: does not fit this run's config "
+                                  f"({type(err).__name__}: {reason})") from None
+
+    def _load_state_dict(self, state: dict[str, Any]) -> None:
         for name, net in self.nets.items():
-            net.load_state_dict(state["nets"][name])
+            weights = state["nets"][name]
+            bad = [key for key, t in weights.items() if t.is_floating_point() and not torch.isfinite(t).all()]
+            if bad:
+                raise CheckpointError(f"{self.paths.checkpoint}: net {name!r} holds non-finite weights ({bad[0]}); "
+                                      "a run that diverged keeps its last good checkpoint, this one is damaged")
+            net.load_state_dict(weights)
         for name, opt in self.optimizers.items():
             opt.load_state_dict(state["optimizers"][name])
         own = self._saved_rank_state(state)
