@@ -1,5 +1,6 @@
 import math
 
+import pytest
 import torch
 from torch.testing import assert_close
 
@@ -35,3 +36,65 @@ def test_unbiased_mmd_drops_diagonal():
     k01 = math.exp(-0.5)
     expected = k01 + k01 - 2 * (2 + 2 * k01) / 4
     assert_close(divergences.mmd2(x, y, [1.0], unbiased=True), torch.tensor(expected))
+
+
+# -- the fast MMD path against the direct formula --------------------------------------------
+
+def direct_kernel(a, b, bandwidths):
+    """sum_s exp(-||a_i - b_j||^2 / (2 s^2)) from broadcast differences (the definition)."""
+    sq = (a.flatten(1)[:, None] - b.flatten(1)[None]).pow(2).sum(-1)
+    return sum(torch.exp(-sq / (2.0 * s * s)) for s in bandwidths)
+
+
+def direct_mmd2(x, y, bandwidths, unbiased=False):
+    kxx, kyy, kxy = (direct_kernel(a, b, bandwidths) for a, b in ((x, x), (y, y), (x, y)))
+    if unbiased:
+        n, m = len(x), len(y)
+        return ((kxx.sum() - kxx.diagonal().sum()) / (n * (n - 1))
+                + (kyy.sum() - kyy.diagonal().sum()) / (m * (m - 1)) - 2 * kxy.mean())
+    return kxx.mean() + kyy.mean() - 2 * kxy.mean()
+
+
+@pytest.mark.parametrize("shape", [(2,), (3, 2, 4)])  # 2D points (differences); images (matrix product)
+@pytest.mark.parametrize("unbiased", [False, True])
+def test_mmd2_matches_the_direct_formula_in_value_and_gradient(shape, unbiased):
+    torch.manual_seed(0)
+    bandwidths = (0.05, 0.5, 2.0, 5.0)
+    x = (torch.randn(13, *shape, dtype=torch.float64) + 3.0).requires_grad_(True)  # off-centre data
+    y = (torch.randn(9, *shape, dtype=torch.float64) * 0.7 + 3.0).requires_grad_(True)
+    fast, direct = divergences.mmd2(x, y, bandwidths, unbiased), direct_mmd2(x, y, bandwidths, unbiased)
+    assert_close(fast, direct, rtol=1e-10, atol=1e-12)
+    for g_fast, g_direct in zip(torch.autograd.grad(fast, (x, y)), torch.autograd.grad(direct, (x, y))):
+        assert_close(g_fast, g_direct, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("dim", [2, 40])
+def test_gaussian_kernel_matches_the_direct_formula(dim):
+    torch.manual_seed(1)
+    a = torch.randn(7, dim, dtype=torch.float64, requires_grad=True)
+    b = torch.randn(5, dim, dtype=torch.float64, requires_grad=True)
+    fast, direct = divergences.gaussian_kernel(a, b, [1.0, 3.0]), direct_kernel(a, b, [1.0, 3.0])
+    assert_close(fast, direct, rtol=1e-10, atol=1e-12)
+    go = torch.randn_like(fast)
+    for g_fast, g_direct in zip(torch.autograd.grad(fast, (a, b), go), torch.autograd.grad(direct, (a, b), go)):
+        assert_close(g_fast, g_direct, rtol=1e-8, atol=1e-10)
+    assert torch.autograd.gradcheck(lambda sq: divergences.gaussian_sum(sq, [1.0, 3.0]), (torch.rand(4, 3, dtype=torch.float64, requires_grad=True),))
+
+
+def test_mmd_float32_close_to_float64_and_zero_for_identical_samples():
+    torch.manual_seed(2)
+    bandwidths = (0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # GMMN's 2D bandwidths
+    x, y = torch.randn(64, 2) * 0.01 + 1.0, torch.randn(64, 2) * 0.01 + 1.0  # one ring mode
+    assert_close(divergences.mmd2(x, y, bandwidths).double(), direct_mmd2(x.double(), y.double(), bandwidths),
+                 rtol=1e-4, atol=1e-7)
+    assert abs(divergences.mmd2(x, x.clone(), bandwidths).item()) < 1e-12
+    images = torch.rand(16, 3, 8, 8)
+    assert abs(divergences.mmd2(images, images.clone(), [2.0, 5.0]).item()) < 1e-6
+
+
+def test_kernel_exponents_below_the_normal_range_are_clamped_not_nan():
+    far = torch.tensor([[0.0], [100.0]], requires_grad=True)  # exp(-1e4 / 2) underflows
+    k = divergences.gaussian_kernel(far, far, [1.0])
+    assert_close(k.detach(), torch.eye(2), atol=1e-37, rtol=0)
+    (g,) = torch.autograd.grad(k.sum(), far)
+    assert torch.isfinite(g).all() and g.abs().max() < 1e-30

@@ -89,3 +89,43 @@ def test_unrolled_steps_follow_the_decayed_learning_rate(tmp_path):
     with torch.no_grad():
         torch.testing.assert_close(real_logits.detach(), d_next(real), atol=1e-6, rtol=1e-5)
         torch.testing.assert_close(fake_logits.detach(), d_next(fake), atol=1e-6, rtol=1e-5)
+
+
+def per_tensor_unrolled_logits(m, d, real, fake):
+    """The look-ahead written per parameter tensor (the implementation before the flat one)."""
+    from torch.func import functional_call
+
+    c = m.config
+    params = dict(d.named_parameters())
+    mo = [t.to(p) for t, p in zip(m._m, params.values())] or [torch.zeros_like(p) for p in params.values()]
+    vo = [t.to(p) for t, p in zip(m._v, params.values())] or [torch.zeros_like(p) for p in params.values()]
+
+    def logits(ps):
+        out = functional_call(d, ps, (torch.cat([real, fake]),))
+        return out[: real.shape[0]], out[real.shape[0]:]
+
+    for j in range(c.unroll_steps):
+        grads = torch.autograd.grad(adv.discriminator_bce(*logits(params)), list(params.values()), create_graph=True)
+        params, mo, vo = adam_step(params, list(grads), mo, vo, m._t + j + 1, c.lr * m.lr_factor, c.betas, c.eps)
+    return logits(params)
+
+
+def test_flat_unrolling_matches_the_per_tensor_unrolling_in_value_and_generator_gradient(tmp_path):
+    trainer = Trainer(tiny_config(**{"method.name": "unrolled", "method.unroll_steps": 3}), tmp_path)
+    trainer.train_step()  # non-zero shadow moments, t = 1
+    m = trainer.method
+    nets = {k: v.double() for k, v in trainer.nets.items()}
+    m._m, m._v = [t.double() for t in m._m], [t.double() for t in m._v]
+    torch.manual_seed(3)
+    real, z = torch.randn(12, 2, dtype=torch.float64), torch.randn(12, 2, dtype=torch.float64)
+    g_params = list(nets["generator"].parameters())
+    results = []
+    for fn in (m.unrolled_logits, lambda d, r, f: per_tensor_unrolled_logits(m, d, r, f)):
+        real_logits, fake_logits = fn(nets["discriminator"], real, nets["generator"](z))
+        loss = -adv.discriminator_bce(real_logits, fake_logits)
+        results.append((real_logits, fake_logits, torch.autograd.grad(loss, g_params)))
+    (r1, f1, g1), (r2, f2, g2) = results
+    torch.testing.assert_close(r1, r2, rtol=1e-12, atol=1e-12)
+    torch.testing.assert_close(f1, f2, rtol=1e-12, atol=1e-12)
+    for a, b in zip(g1, g2):
+        torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-12)

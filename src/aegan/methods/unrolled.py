@@ -105,23 +105,39 @@ class UnrolledGAN(GAN):
 
     # -- the unrolled generator loss ------------------------------------------------------
     def unrolled_logits(self, d: torch.nn.Module, real: Tensor, fake: Tensor) -> tuple[Tensor, Tensor]:
-        """D's logits on real and fake after ``unroll_steps`` differentiable Adam steps."""
-        c = self.config
-        params = dict(d.named_parameters())
-        m = [t.to(p) for t, p in zip(self._m, params.values())] or [torch.zeros_like(p) for p in params.values()]
-        v = [t.to(p) for t, p in zip(self._v, params.values())] or [torch.zeros_like(p) for p in params.values()]
+        """D's logits on real and fake after ``unroll_steps`` differentiable Adam steps.
 
-        def logits(ps):
-            if getattr(d, "batch_coupled", False):
+        D's parameters are unrolled as one flat vector (views of it are D's parameters for
+        ``functional_call``): each look-ahead step is one gradient and one Adam update of
+        ~15 element-wise ops, not 15 per parameter tensor, and the backward through the k
+        steps has as many fewer nodes. Adam is element-wise, so the values are those of the
+        per-tensor update.
+        """
+        c = self.config
+        names, tensors = zip(*d.named_parameters())
+        sizes, shapes = [p.numel() for p in tensors], [p.shape for p in tensors]
+        flat = torch.cat([p.reshape(-1) for p in tensors])  # differentiable: a function of D's parameters
+
+        def moments(saved: list[Tensor]) -> list[Tensor]:
+            return [torch.cat([t.to(p).reshape(-1) for t, p in zip(saved, tensors)]) if saved else torch.zeros_like(flat)]
+
+        m, v = moments(self._m), moments(self._v)
+        coupled = getattr(d, "batch_coupled", False)
+        both = None if coupled else torch.cat([real, fake])
+
+        def logits(flat_params: Tensor) -> tuple[Tensor, Tensor]:
+            ps = {name: piece.view(shape) for name, piece, shape in zip(names, flat_params.split(sizes), shapes)}
+            if coupled:
                 return functional_call(d, ps, (real,)), functional_call(d, ps, (fake,))
-            out = functional_call(d, ps, (torch.cat([real, fake]),))
+            out = functional_call(d, ps, (both,))
             return out[: real.shape[0]], out[real.shape[0]:]
 
         for j in range(c.unroll_steps):
-            loss = adv.discriminator_bce(*logits(params))
-            grads = torch.autograd.grad(loss, list(params.values()), create_graph=True)
-            params, m, v = adam_step(params, list(grads), m, v, self._t + j + 1, c.lr * self.lr_factor, c.betas, c.eps)
-        return logits(params)
+            loss = adv.discriminator_bce(*logits(flat))
+            (grad,) = torch.autograd.grad(loss, flat, create_graph=True)
+            stepped, m, v = adam_step({"flat": flat}, [grad], m, v, self._t + j + 1, c.lr * self.lr_factor, c.betas, c.eps)
+            flat = stepped["flat"]
+        return logits(flat)
 
     def generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         real_logits, fake_logits = self.unrolled_logits(nets["discriminator"], batch.x, self.fake(nets, batch, scratch))
