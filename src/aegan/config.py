@@ -226,6 +226,13 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
             fitting = [n for n, m in METRICS.items() if kind in m.data_kinds]
             raise ConfigError(f"eval.metrics.{i}: metric {metric!r} applies to {' or '.join(METRICS[metric].data_kinds)}, "
                               f"not to dataset {cfg.data.name!r} ({kind}); metrics for it: {', '.join(fitting)}")
+    for metric in dict.fromkeys(cfg.eval.metrics):  # what a metric needs beyond its values (a weights file)
+        entry = METRICS[metric]
+        if entry.preflight is not None:
+            try:
+                entry.preflight(entry.params(cfg.eval.params.get(metric)))
+            except ValueError as err:
+                raise ConfigError(f"eval.params.{metric}.{err}") from None
     own_nets = METHODS[cfg.method.name].nets
     for key in ("freeze", "init_nets", "net_optimizers"):
         for i, net in enumerate(getattr(cfg.train, key) or []):

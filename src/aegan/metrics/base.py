@@ -9,7 +9,7 @@ the defaults are the protocol the metric always used.
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 import torch
@@ -27,6 +27,9 @@ class EvalContext:
     dataset: object
     n_samples: int
     seed: int = 0
+    # results shared by the metrics of one evaluation (e.g. generated Inception features that
+    # fid and prdc both use); ``dataclasses.replace`` keeps the same dict
+    memo: dict = field(default_factory=dict, repr=False, compare=False)
 
 
 class MetricParams(StrictModel):
@@ -45,6 +48,9 @@ class Metric:
     fn: MetricFn
     Params: type[MetricParams] = MetricParams
     data_kinds: tuple[str, ...] = ("vectors", "images")  # the ``DataConfig.data_kind``s it applies to
+    # checks run when a config names the metric, before training: ``preflight(params)``
+    # raises ValueError with a message that starts with the parameter's name
+    preflight: Callable[[Any], None] | None = None
 
     def params(self, raw: Mapping[str, Any] | MetricParams | None = None) -> MetricParams:
         """Validated parameters (a dict, a model instance or None for the defaults)."""
@@ -61,12 +67,14 @@ METRICS: Registry[Metric] = Registry("metric")
 
 
 def register_metric(name: str, params: type[MetricParams] = MetricParams,
-                    data_kinds: tuple[str, ...] = ("vectors", "images")):
-    """Decorator: register ``fn(context, params)`` under ``name`` with its parameter model and
-    the kinds of data it applies to (checked against the dataset before training starts)."""
+                    data_kinds: tuple[str, ...] = ("vectors", "images"),
+                    preflight: Callable[[Any], None] | None = None):
+    """Decorator: register ``fn(context, params)`` under ``name`` with its parameter model,
+    the kinds of data it applies to and an optional ``preflight(params)`` (both checked when
+    the config is loaded, before training starts)."""
 
     def wrap(fn: MetricFn) -> MetricFn:
-        METRICS.add(name, Metric(fn, params, data_kinds))
+        METRICS.add(name, Metric(fn, params, data_kinds, preflight))
         return fn
 
     return wrap
