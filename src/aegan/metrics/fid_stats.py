@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from aegan.checkpoint import atomic_write
-from aegan.metrics.inception import FeatureStats, load_feature_net, stream_stats
+from aegan.metrics.inception import FeatureStats, feature_weights, load_feature_net, stream_stats
 
 FORMAT = 1
 REAL_BLOCK = 10_000  # images drawn per dataset.sample call
@@ -117,7 +117,7 @@ def reference_stats(dataset, split: str | None, n: int, seed: int, weights: str 
                     progress: bool | None = None) -> tuple[FeatureStats, str, Path | None, bool]:
     """Reference statistics of ``n`` images of ``split``: (stats, weights SHA-256, cache file or
     None, whether they were computed now). Read from the cache when it holds them."""
-    net, digest = load_feature_net(weights, device)
+    _, digest = feature_weights(weights)  # the network itself is loaded only to compute
     split = reference_split(dataset, split)
     key = reference_key(dataset, split, n, seed, digest)
     path = key_path(cache_root(cache_dir), key) if cache else None
@@ -127,6 +127,7 @@ def reference_stats(dataset, split: str | None, n: int, seed: int, weights: str 
     stats = load_stats(path, key) if path is not None else None
     computed = stats is None
     if computed:
+        net, digest = load_feature_net(weights, device)
         stats = stream_stats(net, real_blocks(dataset, n, seed, split), n, batch_size, device, progress,
                              desc=f"reference features ({split}, n={n})")
         if path is not None:

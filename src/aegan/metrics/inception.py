@@ -58,17 +58,29 @@ def load_torchscript(file: Path, device: str) -> torch.jit.ScriptModule:
         return torch.jit.load(str(file), map_location=device).eval()
 
 
-@lru_cache(maxsize=2)
-def load_feature_net(path: str | None, device: str) -> tuple[torch.jit.ScriptModule, str]:
-    """The feature network in eval mode and its file's SHA-256 (the default file must match
+def feature_weights(path: str | None) -> tuple[Path, str]:
+    """The feature network's file and its SHA-256 (the default file must match
     ``INCEPTION_SHA256``, so every FID of the project uses the same features)."""
     file = Path(path).expanduser() if path else default_weights()
     if not file.is_file():
         raise WeightsError(f"eval.params.<metric>.weights: {file} is not a file")
-    digest = sha256_file(file)
+    st = file.stat()
+    digest = _digest(str(file.resolve()), st.st_size, st.st_mtime_ns)
     if path is None and digest != INCEPTION_SHA256:
         raise WeightsError(f"{file}: SHA-256 {digest} is not the recorded {INCEPTION_SHA256}; "
                            f"reinstall {INCEPTION_PACKAGE}")
+    return file, digest
+
+
+@lru_cache(maxsize=8)
+def _digest(path: str, size: int, mtime_ns: int) -> str:
+    return sha256_file(path)
+
+
+@lru_cache(maxsize=2)
+def load_feature_net(path: str | None, device: str) -> tuple[torch.jit.ScriptModule, str]:
+    """The feature network in eval mode and its file's SHA-256 (see ``feature_weights``)."""
+    file, digest = feature_weights(path)
     return load_torchscript(file, device), digest
 
 
