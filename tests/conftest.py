@@ -29,3 +29,17 @@ def tiny_config(**overrides):
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _private_aegan_cache(tmp_path_factory):
+    """FID reference statistics (and any other aegan cache) go to a temporary directory, not ~/.cache."""
+    import os
+
+    saved = os.environ.get("AEGAN_CACHE")
+    os.environ["AEGAN_CACHE"] = str(tmp_path_factory.mktemp("aegan_cache"))
+    yield
+    if saved is None:
+        os.environ.pop("AEGAN_CACHE", None)
+    else:
+        os.environ["AEGAN_CACHE"] = saved

@@ -75,9 +75,12 @@ def load_classifier(p: InceptionScoreParams, device: str):
     if not p.weights:
         raise WeightsError(f"{PARAM}: {_missing()}")
     file = Path(p.weights).expanduser()
-    if not file.is_file():
+    try:
+        st = file.stat() if file.is_file() else None
+    except (OSError, ValueError):  # a name the file system cannot take (a NUL byte, too long)
+        st = None
+    if st is None:
         raise WeightsError(f"{PARAM}: {file} is not a file")
-    st = file.stat()
     return _checked(str(file.resolve()), st.st_size, st.st_mtime_ns, p.num_classes, device, p.sha256)
 
 
