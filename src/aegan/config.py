@@ -47,6 +47,9 @@ class TrainConfig(Section):
     checkpoint_every: PositiveInt = 1000
     snapshots: int = Field(5, gt=0, le=1000)  # sample snapshots for the figure, evenly spaced, last at the end
     tensorboard: bool = True
+    # TensorBoard gets the scalars of every tensorboard_every-th step (log.jsonl keeps every
+    # step): an event per scalar per step cost ~7 % of a small 2D step (benchmarks/loop_speed.py)
+    tensorboard_every: PositiveInt = 10
     amp: bool = False  # bf16 autocast on CUDA
     compile: bool = False  # torch.compile the nets
     # instance noise as a regulariser of any method: N(0, sigma_t^2) added to every input of

@@ -3,7 +3,7 @@
 Every step's scalars (each phase's loss terms, each updated net's gradient norm and the
 method's diagnostics) are kept as one stacked tensor on the training device; ``flush``
 moves the buffer to the host in one transfer, checks it for non-finite values, and writes
-one JSON line per step plus TensorBoard events.
+one JSON line per step plus TensorBoard events (for every ``tensorboard_every``-th step).
 """
 
 from __future__ import annotations
@@ -32,11 +32,12 @@ def _describe(name: str) -> str:
 
 
 class ScalarLog:
-    def __init__(self, run_dir: Path, tensorboard: bool, start_step: int = 0):
+    def __init__(self, run_dir: Path, tensorboard: bool, start_step: int = 0, tensorboard_every: int = 1):
         self.path = Path(run_dir) / "log.jsonl"
         self._truncate_after(start_step)
         self._pending: list[tuple[int, tuple[str, ...], torch.Tensor]] = []
         self.latest: dict[str, float] = {}
+        self.tensorboard_every = tensorboard_every
         self.writer = None
         if tensorboard:
             from torch.utils.tensorboard import SummaryWriter
@@ -72,7 +73,7 @@ class ScalarLog:
                         raise DivergenceError(f"non-finite value at step {step}: {_describe(name)} = {value}")
                 row = dict(zip(names, values))
                 lines.append(json.dumps({"step": step, **row}))
-                if self.writer is not None:
+                if self.writer is not None and step % self.tensorboard_every == 0:
                     for name, value in row.items():
                         self.writer.add_scalar(name, value, step)
                 self.latest = row

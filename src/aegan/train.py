@@ -359,7 +359,7 @@ class Trainer:
         main = self.dist.is_main
         if main:
             atomic_write_text(self.paths.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
-        log = ScalarLog(self.paths.root, cfg.tensorboard, self.step) if main else NullLog()
+        log = ScalarLog(self.paths.root, cfg.tensorboard, self.step, cfg.tensorboard_every) if main else NullLog()
         self.monitor = self._replayed_monitor() if main else None
         snaps = snapshot_steps(cfg.steps, cfg.snapshots)
         bar = tqdm(total=cfg.steps, initial=self.step, disable=None if progress and main else True,
