@@ -7,9 +7,12 @@ Two presets of the same modules are registered as model families:
     D / E:  conv 5x5/2 64, ReLU, BN -> conv 5x5/2 128, ReLU, BN -> FC 1024, ReLU, BN -> FC out
     G:      FC 1024, ReLU, BN -> FC (a/4 x a/4 x 128), ReLU, BN -> deconv 5x5/2 64, ReLU, BN
             -> deconv 5x5/2 C, sigmoid
-``dcgan`` -- the DCGAN nets of 003 Fig. 4 (32x32: 4x4x256 top):
+``dcgan`` -- the DCGAN nets of 003 Fig. 4 (32x32: 4x4x256 top; Gulrajani et al.'s
+``gan_cifar.py`` at DIM = 64, whose code base 003 follows: its setting A, 200k iterations):
     D:      conv 5x5/2 64, LReLU -> conv 128, BN, LReLU -> conv 256, BN, LReLU -> flatten -> linear
     G:      linear (4x4x256), BN, ReLU -> deconv 128, BN, ReLU -> deconv 64, BN, ReLU -> deconv C
+    At 64x64, ``layers: 4, g_entry_bn: channel`` is the 64x64 DCGAN (4x4x512 top, Gulrajani et
+    al.'s ``gan_64x64.py`` DCGAN pair). Which config gives which paper's net: docs/nets.md.
 
 Choices written down (the papers leave them open):
 * D and E normalise before the activation, whatever ``bn_order`` says (it applies to G):
@@ -42,7 +45,7 @@ from typing import Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from torch import Tensor, nn
 
 from aegan.nets.factory import ModelConfig, NetFactory, register_family
@@ -136,6 +139,17 @@ class ConvConfig(ModelConfig):
     first_bn: bool = True  # BN after the first conv of D and E (Table 3: yes; DCGAN: no)
     bn_order: Literal["act_bn", "bn_act"] = "act_bn"  # G only: Table 3 lists "ReLU, BN"; DCGAN "BN, ReLU"
     output: Literal["sigmoid", "tanh", "linear"] = "sigmoid"
+    # G's first batch norm (fc = 0 only): "feature" normalises each of the flat linear
+    # output's units (003's 32x32 DCGAN, Gulrajani et al.'s gan_cifar.py: BN over axis 0 of
+    # the 4x4x256 vector); "channel" reshapes first and normalises per channel (Radford et
+    # al.'s DCGAN, Gulrajani et al.'s 64x64 DCGAN: BN over (N, H, W) of the 4x4x512 map)
+    g_entry_bn: Literal["feature", "channel"] = "feature"
+
+    @model_validator(mode="after")
+    def _entry_bn(self):
+        if self.g_entry_bn == "channel" and self.fc:
+            raise ValueError("g_entry_bn: channel needs fc: 0 (with an FC layer G's first batch norm is on its units)")
+        return self
 
     @field_validator("kernel")
     @classmethod
@@ -226,10 +240,14 @@ class ConvGenerator(nn.Module):
         self.hidden_dim = c.fc or flat
         act_first = c.bn_order == "act_bn"
         self.entry = nn.Sequential(nn.Linear(latent_dim, self.hidden_dim), *([nn.ReLU()] if act_first else []))
-        body: list[nn.Module] = [SourceBatchNorm(self.hidden_dim)] + ([] if act_first else [nn.ReLU()])
-        if c.fc:
-            body += [nn.Linear(c.fc, flat), *_norm_act(SourceBatchNorm(flat), nn.ReLU(), c.bn_order)]
-        body.append(nn.Unflatten(1, (top, hs[-1], ws[-1])))
+        unflatten = nn.Unflatten(1, (top, hs[-1], ws[-1]))
+        if c.g_entry_bn == "channel":  # reshape, then one batch norm per channel
+            body: list[nn.Module] = [unflatten, SourceBatchNorm(top)] + ([] if act_first else [nn.ReLU()])
+        else:
+            body = [SourceBatchNorm(self.hidden_dim)] + ([] if act_first else [nn.ReLU()])
+            if c.fc:
+                body += [nn.Linear(c.fc, flat), *_norm_act(SourceBatchNorm(flat), nn.ReLU(), c.bn_order)]
+            body.append(unflatten)
         cin = top
         for i in reversed(range(c.layers)):  # deconv i: size (hs[i+1], ws[i+1]) -> (hs[i], ws[i])
             last = i == 0
