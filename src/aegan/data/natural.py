@@ -289,7 +289,8 @@ class NaturalSource(DataSource):
         """Find the files of ``parts`` (downloading them if asked); raise ``MissingDataset`` naming what is absent."""
         def missing() -> list[Path]:
             out = []
-            for part in sorted(parts):
+            order = list(dict.fromkeys(p for split_parts in self.SPLITS.values() for p in split_parts))
+            for part in sorted(parts, key=order.index):
                 self._files[part] = self.expected(part)
                 out += [f for f in self._files[part] if not f.is_file()]
             return out
