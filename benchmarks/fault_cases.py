@@ -192,7 +192,8 @@ def _rules() -> dict[str, tuple[Callable, tuple]]:
         "train.snapshots": (integer(gt=0, le=1000), (("1001", 1001),)),
         "train.tensorboard": (boolean, (("2", 2),)),
         "train.amp": (boolean, (("2", 2),)),
-        "train.compile": (boolean, (("2", 2),)),
+        "train.compile": (lambda v: boolean(v) or v in ("default", "graph"),
+                          (("2", 2), ("an unknown mode", "max-autotune"), ("a quoted true", "true"))),
         "train.grad_per_term": (boolean, (("2", 2),)),
         # instance_noise_steps is 0 in the base config, so only 0 is valid
         "train.instance_noise": (lambda v: _finite(v) and v == 0, (("0.1 without instance_noise_steps", 0.1),)),

@@ -11,14 +11,21 @@ ratio is the median over blocks of (method block / adjacent NS-GAN block).
 Targets (issue 13): at most 3x NS-GAN's step; WGAN and WGAN-GP (n_critic = 5) at most 6x;
 unrolled GAN (k = 5) at most 7x.
 
-    python benchmarks/method_cost.py [--protocol 2d|images|both] [--methods a,b] [--steps N]
-                                     [--blocks 5] [--threads 1] [--out FILE.md]
+``--variants`` adds the labelled variants of the protocol config's ``methods:`` section
+(``wgan_gp_lr1e3``, ``gan_rl_1g``, ...) as their own rows. ``--json FILE`` writes the
+ratios as a cost table, the form ``src/aegan/assets/method_cost.json`` has: ``aegan
+compare --dry-run`` multiplies them by an NS-GAN step timed on the machine at hand to
+estimate a plan before any run has finished (docs/performance.md).
+
+    python benchmarks/method_cost.py [--protocol 2d|images|both] [--methods a,b] [--variants]
+                                     [--steps N] [--blocks 5] [--threads 1] [--out FILE.md] [--json FILE]
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import statistics
@@ -28,6 +35,7 @@ import time
 
 import torch
 
+from aegan.compare import method_spec
 from aegan.config import build_config, read_yaml
 from aegan.methods import METHODS
 from aegan.train import Trainer
@@ -53,9 +61,15 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
+def variants(protocol: str) -> list[str]:
+    """The labelled variants (entries with a ``name``) of the protocol config's ``methods:``."""
+    raw = read_yaml(os.path.join(ROOT, PROTOCOLS[protocol][0]))
+    return [label for label, spec in (raw.get("methods") or {}).items() if isinstance(spec, dict) and "name" in spec]
+
+
 def make_trainer(protocol: str, method: str, run_dir: str) -> Trainer:
     raw = read_yaml(os.path.join(ROOT, PROTOCOLS[protocol][0]))
-    raw["method"] = {"name": method}
+    raw["method"] = method_spec(raw, method)  # a registered method or a variant of the config's ``methods:``
     raw.pop("eval", None)
     raw["train"] = {**raw["train"], "device": "cpu", "tensorboard": False, "grad_per_term": False, "seed": 0}
     return Trainer(build_config(raw), os.path.join(run_dir, f"{protocol}_{method}"))
@@ -95,8 +109,9 @@ def table(protocol: str, rows) -> list[str]:
     config, _ = PROTOCOLS[protocol]
     lines = [f"### {protocol} ({config})", "",
              "| method | ms / step | ratio to NS-GAN | target | met? |", "|---|---:|---:|---:|:---:|"]
+    raw = read_yaml(os.path.join(ROOT, config))
     for method, ms, ratio, err in rows:
-        target = TARGETS.get(method, DEFAULT_TARGET)
+        target = TARGETS.get(method_spec(raw, method)["name"], DEFAULT_TARGET)  # a variant: its method's target
         if err:
             lines.append(f"| {method} | - | - | {target:g}x | n/a ({err}) |")
         else:
@@ -114,6 +129,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps per trainer")
     parser.add_argument("--threads", type=int, default=1, help="torch threads")
     parser.add_argument("--out", default=None, help="also write the markdown here")
+    parser.add_argument("--variants", action="store_true", help="also the labelled variants of the config's methods:")
+    parser.add_argument("--json", default=None, help="also write the ratios as a cost table (JSON) here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     methods = [m for m in args.methods.split(",") if m] or sorted(METHODS)
@@ -122,18 +139,36 @@ def main() -> None:
     lines = ["# Cost of a training step, per method, relative to NS-GAN", "",
              f"{datetime.date.today().isoformat()}; {machine()}.",
              f"`python benchmarks/method_cost.py {' '.join(sys.argv[1:])}`", ""]
+    tables = {}
     with tempfile.TemporaryDirectory() as run_dir:
         for protocol in protocols:
             steps = args.steps or PROTOCOLS[protocol][1]
+            labels = methods + [v for v in variants(protocol) if args.variants and v not in methods]
             lines.append(f"{steps} timed steps per method in {args.blocks} blocks, each after an NS-GAN block; "
                          f"{args.warmup} warm-up steps; ratio = median of the block ratios.")
             lines.append("")
-            lines += table(protocol, measure(protocol, methods, steps, args.blocks, args.warmup, run_dir))
+            rows = list(measure(protocol, labels, steps, args.blocks, args.warmup, run_dir))
+            lines += table(protocol, rows)
+            tables[protocol] = {
+                "config": PROTOCOLS[protocol][0], "reference": REFERENCE, "reference_ms_per_step": rows[0][1],
+                # NS-GAN is 1 by definition (its printed row, NS-GAN blocks against NS-GAN blocks, shows the noise)
+                "ratios": {label: 1.0 if label == REFERENCE else round(ratio, 3) for label, _, ratio, err in rows
+                           if err is None}}
     text = "\n".join(lines)
     print(text)
     if args.out:
         with open(args.out, "w") as f:
             f.write(text + "\n")
+    if args.json:
+        record = {"what": "ms/step of each method relative to NS-GAN's on the same nets, batch and machine "
+                          "(benchmarks/method_cost.py); aegan compare --dry-run multiplies them by an NS-GAN step "
+                          "timed on the machine at hand",
+                  "measured": f"{datetime.date.today().isoformat()}; {machine()}",
+                  "command": f"python benchmarks/method_cost.py {' '.join(sys.argv[1:])}",
+                  "protocols": tables}
+        with open(args.json, "w") as f:
+            json.dump(record, f, indent=1, sort_keys=False)
+            f.write("\n")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 
+import pytest
 import yaml
 
 from aegan.cli import main
@@ -53,6 +54,14 @@ def test_job_index_outside_the_plan_is_a_config_error(tmp_path, capsys):
     assert "--job-index: 4 is outside the plan's jobs 0..3" in capsys.readouterr().err
 
 
+def _estimate(line):
+    """(ms/step, source) of a --dry-run job line: ``...\t~X min (Y ms/step x N; SOURCE: detail)``."""
+    inner = line.rsplit("\t", 1)[1]
+    assert inner.startswith("~"), line
+    ms = float(inner.split("(", 1)[1].split(" ms/step", 1)[0])
+    return ms, inner.split("; ", 1)[1].split(":", 1)[0]
+
+
 def test_dry_run_estimates_from_finished_runs(tmp_path, capsys):
     config, out = _config(tmp_path), tmp_path / "out"
     assert main(["compare", config, "--methods", "nsgan", "--seeds", "1", "--out", str(out), "--workers", "1",
@@ -63,12 +72,73 @@ def test_dry_run_estimates_from_finished_runs(tmp_path, capsys):
     record = json.loads((out / "tiny" / "nsgan" / "seed0" / "metrics.json").read_text())
     ms = record["time_per_step_ms"]
     assert record["peak_memory_mb"]["cpu_rss"] > 10  # issue 13 item 5: every run states its peak memory
-    assert "ms/step x 600" in lines[1] and f"{ms:.1f} ms/step" in lines[1]  # nsgan seed 1: measured by seed 0
-    assert lines[2].endswith("cost unknown")  # gan: no finished run
-    assert lines[-1].startswith("4 jobs: 0 finished, 2 to run with a measured cost")
+    assert "ms/step x 600" in lines[1] and f"{ms:.2f} ms/step" in lines[1]  # nsgan seed 1: measured by seed 0
+    assert _estimate(lines[1]) == (pytest.approx(ms, abs=0.006), "measured")
+    # gan: no finished run of its own; the cost table's ratio x nsgan's measured ms/step
+    from aegan.costs import cost_table
+
+    gan_ms, source = _estimate(lines[2])
+    assert source == "table" and "of nsgan's finished runs" in lines[2]
+    assert gan_ms == pytest.approx(cost_table()["protocols"]["2d"]["ratios"]["gan"] * ms, rel=0.01)
+    assert lines[-2] == ("4 jobs: 0 finished, 4 to run with an estimated cost (2 from finished runs, "
+                         "2 from the cost table), 0 of unknown cost")
+    assert lines[-1].startswith("estimated time: ~") and "on --workers 2" in lines[-1]
     assert not (out / "tiny" / "gan").exists()
     assert main(["compare", config, *ARGS, "--out", str(out), "--dry-run"]) == 0
     assert "\tfinished" in capsys.readouterr().out.splitlines()[0]  # seed 0 at its 6 steps is done
+
+
+def test_dry_run_estimates_every_job_before_anything_ran(tmp_path, capsys):
+    """No finished run: every job gets a positive estimate from the shipped cost table x an
+    NS-GAN step timed here; variants take their own row or their base method's; the total on
+    --workers is the plan's makespan."""
+    raw = {**TINY, "methods": {"wgan_gp_lr1e3": {"name": "wgan_gp", "lr": 1e-3},
+                               "mine": {"name": "unrolled", "unroll_steps": 2}}}
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    methods = "nsgan,gan_mb,wgan_gp,wgan_gp_lr1e3,mine"
+    assert main(["compare", str(path), "--methods", methods, "--seeds", "2", "--out", str(out), "--dry-run",
+                 "--workers", "3", "--train.steps=1000"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    jobs = [line for line in lines[:-2] if not line.startswith("calibration: ")]
+    assert len(jobs) == 10 and not out.exists()
+    assert lines[-3].startswith("calibration: nsgan on ring8, mlp nets, batch 32: ") and " CPU time on cpu" in lines[-3]
+    estimates = [_estimate(line) for line in jobs]
+    assert all(ms > 0 for ms, _ in estimates)
+    assert [source for _, source in estimates[::2]] == ["table", "table", "table", "table", "table as unrolled"]
+    assert "nsgan timed here, 20 steps" in jobs[0]
+    ms = {line.split("\t")[2]: _estimate(line)[0] for line in jobs}
+    assert ms["gan_mb"] > ms["nsgan"] and ms["wgan_gp"] > ms["nsgan"]
+    assert lines[-2] == "10 jobs: 0 finished, 10 to run with an estimated cost (0 from finished runs, 10 from the " \
+                        "cost table), 0 of unknown cost"
+    from aegan.costs import makespan
+
+    seconds = [ms[line.split("\t")[2]] for line in jobs]  # 1000 steps x ms / 1000
+    total, wall = lines[-1].split("~")[1:3]
+    assert float(total.split(" h")[0]) == pytest.approx(sum(seconds) / 3600, abs=0.006)
+    assert float(wall.split(" h")[0]) == pytest.approx(makespan(seconds, 3) / 3600, abs=0.006)
+
+
+def test_a_label_outside_the_cost_table_is_of_unknown_cost(tmp_path, capsys, monkeypatch):
+    import aegan.costs
+
+    monkeypatch.setattr(aegan.costs, "cost_table", lambda path=None: {"protocols": {"2d": {"ratios": {"nsgan": 1.0}}}})
+    config = _config(tmp_path)
+    assert main(["compare", config, *ARGS, "--out", str(tmp_path / "o"), "--dry-run"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert _estimate(lines[0])[1] == "table" and lines[2].endswith("cost unknown (gan is not in the cost table "
+                                                                    "and has no finished run)")
+    assert lines[-2].endswith("2 of unknown cost") and lines[-1].endswith("+ the jobs of unknown cost")
+
+
+def test_makespan_takes_jobs_in_order_to_the_first_free_worker():
+    from aegan.costs import makespan
+
+    assert makespan([3, 1, 1, 1], 2) == 3
+    assert makespan([1, 1, 1, 1], 2) == 2
+    assert makespan([1, 1, 1, 1], 8) == 1
+    assert makespan([], 2) == 0
 
 
 def test_grid_expands_into_labelled_rows_and_sample_is_reproducible(tmp_path, capsys):

@@ -51,7 +51,8 @@ def _parser() -> argparse.ArgumentParser:
     c.add_argument("--sample", type=int, metavar="N", help="run N points of the grid, drawn reproducibly")
     c.add_argument("--list", action="store_true", help="print the plan, one job per line with its index, and stop")
     c.add_argument("--dry-run", action="store_true",
-                   help="print the plan with each job's state and estimated time (from finished runs), and stop")
+                   help="print the plan with each job's state and estimated time (finished runs' ms/step, else the "
+                        "shipped per-method cost table x an NS-GAN step timed here) and the total on --workers; stop")
     c.add_argument("--job-index", type=int, metavar="I",
                    help="run job I of the plan alone (a scheduler's array task); tabulate later with a plain compare")
 

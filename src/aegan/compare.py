@@ -30,6 +30,7 @@ from tqdm.auto import tqdm
 
 from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.config import ConfigError, apply_overrides, build_config, read_yaml
+from aegan.costs import Cost
 
 # per metric: (column title, metric key, digits[, "min"]); a table shows the metrics its runs
 # computed, as mean ± sample std (ddof 1) over seeds, or as the worst seed's value where "min" is given
@@ -209,31 +210,83 @@ def _measured_ms_per_step(jobs: list[Job]) -> dict[tuple[str, str], float]:
     return {key: float(np.median(values)) for key, values in costs.items()}
 
 
+def job_costs(jobs: list[Job], configs: list | None = None) -> list[Cost]:
+    """Each job's ms/step and where it comes from (``aegan.costs``): finished runs of its config
+    and row in the plan's directories; else the cost table's ratio to NS-GAN times NS-GAN's
+    ms/step on its config (finished NS-GAN runs there, else a few steps timed now)."""
+    from aegan.costs import CALIBRATION_STEPS, REFERENCE, calibrate, protocol_of, ratio
+
+    measured = _measured_ms_per_step(jobs)
+    out = []
+    for job, config in zip(jobs, configs or [None] * len(jobs)):
+        ms = measured.get((job.config_path, job.row))
+        if ms is not None:
+            out.append(Cost(ms, "measured", "finished runs"))
+            continue
+        config = config or job.config()
+        r, source = ratio(job.row, config.method.name, protocol_of(config))
+        if r is None:
+            out.append(Cost(None, "unknown", f"{job.row} is not in the cost table and has no finished run"))
+            continue
+        ref = None
+        if not job.point:  # finished NS-GAN runs of this config measured the reference on this machine
+            ref = _measured_ms_per_step([Job(job.config_path, REFERENCE, 0, str(Path(job.run_dir).parent.parent
+                                                                                 / REFERENCE / "seed0"), job.overrides)]
+                                        ).get((job.config_path, REFERENCE))
+        ref_source = "nsgan's finished runs" if ref is not None else f"nsgan timed here, {CALIBRATION_STEPS} steps"
+        if ref is None:
+            ref = calibrate(config)
+        out.append(Cost(r * ref, source, f"{r:.2f} x {ref:.2f} ms/step of {ref_source}"))
+    return out
+
+
 def describe_plan(jobs: list[Job], workers: int, estimate: bool = False) -> str:
     """The plan, one job per line with its index (what ``--job-index`` runs), and with
-    ``estimate`` each job's state and expected time from the ms/step of finished runs of the
-    same method and config (on this machine: costs measured elsewhere do not transfer)."""
-    costs = _measured_ms_per_step(jobs) if estimate else {}
-    lines, total, unknown, finished = [], 0.0, 0, 0
+    ``estimate`` each job's state, expected time and the source of that estimate
+    (``job_costs``), then the total compute and the wall time on ``workers`` workers."""
+    configs = [j.config() for j in jobs] if estimate else []
+    done = [_finished_result(j, c.train.steps) is not None for j, c in zip(jobs, configs)]
+    todo = [(j, c) for j, c, d in zip(jobs, configs, done) if not d]
+    cost_of = iter(job_costs([j for j, _ in todo], [c for _, c in todo]) if estimate else [])
+    lines, durations, finished = [], [], 0
+    sources: dict[str, int] = {}
     for index, job in enumerate(jobs):
         line = f"{index}\t{job.config_path}\t{job.row}\tseed {job.seed}\t{job.run_dir}"
         if estimate:
-            steps = job.config().train.steps
-            ms = costs.get((job.config_path, job.row))
-            if _finished_result(job, steps) is not None:
+            steps = configs[index].train.steps
+            if done[index]:
                 finished += 1
                 line += "\tfinished"
-            elif ms is None:
-                unknown += 1
-                line += "\tcost unknown"
             else:
-                total += steps * ms / 1000
-                line += f"\t~{steps * ms / 60000:.1f} min ({ms:.1f} ms/step x {steps})"
+                cost = next(cost_of)
+                kind = cost.source.split(" ", 1)[0].split(",", 1)[0]
+                sources[kind] = sources.get(kind, 0) + 1
+                if cost.ms_per_step is None:
+                    line += f"\tcost unknown ({cost.detail})"
+                else:
+                    seconds = steps * cost.ms_per_step / 1000
+                    durations.append(seconds)
+                    line += (f"\t~{seconds / 60:.1f} min ({cost.ms_per_step:.2f} ms/step x {steps}; "
+                             f"{cost.source}: {cost.detail})")
         lines.append(line)
     if estimate:
-        lines.append(f"{len(jobs)} jobs: {finished} finished, {len(jobs) - finished - unknown} to run with a measured "
-                     f"cost (~{total / 3600:.2f} h of compute, ~{total / 3600 / workers:.2f} h on {workers} workers), "
-                     f"{unknown} of unknown cost (no finished run of their method and config yet)")
+        from aegan.costs import calibrations, makespan
+
+        for c in calibrations([c for _, c in todo]):
+            busy = c.device == "cpu" and c.wall_ms > 1.3 * c.cpu_ms
+            lines.append(f"calibration: nsgan on {c.what}: {c.wall_ms:.2f} ms/step wall, {c.cpu_ms:.2f} ms/step "
+                         f"CPU time on {c.device}" + (f" (the machine is busy: wall/CPU {c.wall_ms / c.cpu_ms:.1f}x; the "
+                                          "estimate assumes it stays so)" if busy else ""))
+        total = sum(durations)
+        known = len(durations)
+        unknown = sources.get("unknown", 0)
+        lines.append(
+            f"{len(jobs)} jobs: {finished} finished, {known} to run with an estimated cost "
+            f"({sources.get('measured', 0)} from finished runs, {sources.get('table', 0)} from the cost table), "
+            f"{unknown} of unknown cost")
+        lines.append(f"estimated time: ~{total / 3600:.2f} h of compute; ~{makespan(durations, workers) / 3600:.2f} h "
+                     f"on --workers {workers} (jobs in plan order to the first free worker, each worker as fast "
+                     f"as one run alone)" + (" + the jobs of unknown cost" if unknown else ""))
     return "\n".join(lines)
 
 

@@ -30,6 +30,9 @@ class Section(StrictModel):
     """A config section (``aegan.strict``: frozen, unknown keys, inf/NaN and booleans for numbers rejected)."""
 
 
+COMPILE_MODES = {"default": True, "graph": "graph"}  # train.compile's words, beside true/false
+
+
 class TrainConfig(Section):
     steps: int = Field(2000, gt=0, le=10**9)
     batch_size: int = Field(256, gt=0, le=MAX_BATCH)
@@ -51,7 +54,11 @@ class TrainConfig(Section):
     # step): an event per scalar per step cost ~7 % of a small 2D step (benchmarks/loop_speed.py)
     tensorboard_every: PositiveInt = 10
     amp: bool = False  # bf16 autocast on CUDA
-    compile: bool = False  # torch.compile the nets
+    # false: eager; true (or "default"): torch.compile each net (default mode); "graph": each
+    # net's forward and backward captured as CUDA graphs (torch.compile mode="reduce-overhead"),
+    # CUDA only: a run on another device refuses it (ConfigError naming train.compile).
+    # "default" is stored as true, so configs and checkpoints written before stay the same run.
+    compile: bool | Literal["graph"] = False
     # instance noise as a regulariser of any method: N(0, sigma_t^2) added to every input of
     # the method's data-space discriminators in training, sigma_t = instance_noise * max(0,
     # 1 - step / instance_noise_steps) (aegan.noise); 0 turns it off
@@ -93,6 +100,18 @@ class TrainConfig(Section):
             if out.get(key, off) == off:
                 out.pop(key, None)
         return out
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _compile(cls, v: Any) -> Any:
+        if isinstance(v, bool):
+            return v
+        if isinstance(v, (int, float)) and v in (0, 1):  # pydantic's lax bool, as every other flag takes
+            return bool(v)
+        if isinstance(v, str) and v in COMPILE_MODES:
+            return COMPILE_MODES[v]
+        raise ValueError(f"must be false, true (= default: torch.compile the nets) or graph (CUDA graphs, "
+                         f"CUDA only), got {v!r}")
 
     @field_validator("device")
     @classmethod

@@ -65,6 +65,21 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
+def compiled_nets(nets: nn.ModuleDict, mode: bool | str, device: torch.device) -> dict[str, nn.Module]:
+    """The nets the phases call (``train.compile``): the nets themselves (false), wrapped in
+    ``torch.compile`` (true), or compiled with mode="reduce-overhead" (``graph``: each net's
+    forward and backward replayed as CUDA graphs; CUDA only). Parameters, checkpoints and
+    evaluation use the nets themselves, so the wrapping never shows in a state dict."""
+    if not mode:
+        return dict(nets.items())
+    if mode == "graph":
+        if device.type != "cuda":
+            raise ConfigError(f"train.compile: graph captures CUDA graphs and needs a CUDA device; this run's device "
+                              f"is {device.type} (train.device): use compile: false (eager) or true (torch.compile)")
+        return {name: torch.compile(net, mode="reduce-overhead", dynamic=False) for name, net in nets.items()}
+    return {name: torch.compile(net) for name, net in nets.items()}
+
+
 def make_optimizer(params: list[nn.Parameter], settings: dict[str, Any]) -> torch.optim.Optimizer:
     """Adam/RMSprop/SGD with the fastest implementation the build offers (fused, else foreach)."""
     kind, lr = settings["optimizer"], settings["lr"]
@@ -113,6 +128,8 @@ class Trainer:
             torch.set_num_threads(train.threads)
         self.dist = distributed.setup(train.device)
         self.device = resolve_device(train.device, self.dist.local_rank)
+        if self.device.type == "cuda":  # this process's current device: CUDA graphs and streams use it
+            torch.cuda.set_device(self.device)
         torch.manual_seed(train.seed)  # the same initial nets on every rank
         np.random.seed(train.seed % 2**32)
         rank_seed = train.seed + 10007 * self.dist.rank  # each rank its own batches and z
@@ -131,9 +148,8 @@ class Trainer:
             self._warm_start(train.init_from, train.init_nets)
         if train.instance_noise > 0:
             self._add_instance_noise()
-        self.forward_nets = {
-            name: (torch.compile(net) if train.compile else net) for name, net in self.nets.items()
-        }
+        self.forward_nets = compiled_nets(self.nets, train.compile, self.device)
+        self._graph_steps = train.compile == "graph"
         defaults = {"optimizer": train.optimizer, "lr": train.lr, "betas": train.betas}
         self.optimizers = {
             name: make_optimizer(list(net.parameters()), self._optimizer_settings(name, defaults))
@@ -317,6 +333,8 @@ class Trainer:
 
     def train_step(self) -> tuple[tuple[str, ...], list[torch.Tensor]]:
         """One step of the method: every phase in order. Returns the step's named scalars."""
+        if self._graph_steps:  # a new training iteration for CUDA graph trees: last step's outputs may be reused
+            torch.compiler.cudagraph_mark_step_begin()
         self.apply_lr_schedule()
         scratch: dict[str, Any] = {}
         names: list[str] = []
