@@ -1,4 +1,4 @@
-"""The ``aegan`` command line: train, resume, sample, eval, compare, methods."""
+"""The ``aegan`` command line: train, resume, sample, eval, compare, tables, report, methods."""
 
 from __future__ import annotations
 
@@ -55,6 +55,21 @@ def _parser() -> argparse.ArgumentParser:
                         "shipped per-method cost table x an NS-GAN step timed here) and the total on --workers; stop")
     c.add_argument("--job-index", type=int, metavar="I",
                    help="run job I of the plan alone (a scheduler's array task); tabulate later with a plain compare")
+
+    c.add_argument("--records", metavar="DIR",
+                   help="also copy each run's record.json into this records directory (e.g. benchmarks/results/NAME)")
+
+    tb = sub.add_parser("tables", help="markdown result tables from run records alone (records dirs or compare --out dirs)")
+    tb.add_argument("dirs", nargs="+", help="directories holding records; several merge into one table per benchmark")
+    tb.add_argument("--out", help="write the tables to this markdown file (default: print them)")
+    tb.add_argument("--references", action="append", default=[], metavar="FILE",
+                    help="published rows (YAML, the format of benchmarks/references.yaml); a records dir's own "
+                         "references.yaml comes first")
+
+    r = sub.add_parser("report", help="one self-contained HTML report of a compare --out or records directory")
+    r.add_argument("dirs", nargs="+", help="directories holding records (several merge)")
+    r.add_argument("--out", help="output .html file (default: DIR/report.html)")
+    r.add_argument("--references", action="append", default=[], metavar="FILE", help="as for aegan tables")
 
     i = sub.add_parser("interpolate", help="latent-space interpolation grid of a run as PNG (000 Fig. 1, 002 Fig. 6)")
     i.add_argument("run_dir")
@@ -149,11 +164,48 @@ def cmd_compare(args, overrides) -> int:
         if not 0 <= args.job_index < len(jobs):
             raise ConfigError(f"--job-index: {args.job_index} is outside the plan's jobs 0..{len(jobs) - 1} "
                               "(--list prints them)")
-        run_job(jobs[args.job_index])
+        if args.records:
+            from aegan.tables import check_plan_protocol
+
+            check_plan_protocol([jobs[args.job_index]], args.records)
+        result = run_job(jobs[args.job_index])
+        if args.records:
+            from aegan.tables import append_records
+
+            for message in append_records([Path(jobs[args.job_index].run_dir)], args.records):
+                print(f"aegan: {message}", file=sys.stderr)
+        if result.get("diverged"):  # diverged earlier: its record says why
+            raise DivergenceError(f"job {args.job_index} ({jobs[args.job_index].run_dir}): {result['diverged']}")
         print(f"job {args.job_index} done: {jobs[args.job_index].run_dir}")
         return 0
-    print(compare(args.configs, methods, args.seeds, args.out, args.workers, overrides, not args.no_progress, points))
+    print(compare(args.configs, methods, args.seeds, args.out, args.workers, overrides, not args.no_progress, points,
+                  args.records))
     print(f"results in {args.out}/results.md")
+    return 0
+
+
+def cmd_tables(args) -> int:
+    from aegan.checkpoint import atomic_write_text
+    from aegan.tables import tables_markdown
+
+    text, messages = tables_markdown(args.dirs, args.references)
+    for message in messages:
+        print(f"aegan: {message}", file=sys.stderr)
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"wrote {args.out}")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_report(args) -> int:
+    from aegan.report import write_report
+
+    out = Path(args.out) if args.out else Path(args.dirs[0]) / "report.html"
+    for message in write_report(args.dirs, out, args.references):
+        print(f"aegan: {message}", file=sys.stderr)
+    print(f"wrote {out}")
     return 0
 
 
@@ -199,6 +251,10 @@ def main(argv: list[str] | None = None) -> int:
             return cmd_sample(args)
         if args.command == "eval":
             return cmd_eval(args, overrides)
+        if args.command == "tables":
+            return cmd_tables(args)
+        if args.command == "report":
+            return cmd_report(args)
         if args.command == "interpolate":
             return cmd_interpolate(args)
         if args.command == "fid-stats":

@@ -120,7 +120,33 @@ def run_job(job: Job) -> dict[str, Any]:
         trainer = open_run(run_dir, {"train.steps": config.train.steps})
     else:
         trainer = Trainer(config, run_dir)
+    trainer.record_meta = {"benchmark": dataset_label(job.config_path), "label": job.row, "point": dict(job.point)}
     return trainer.fit(progress=False)
+
+
+def run_or_note_divergence(job: Job) -> dict[str, Any]:
+    """``run_job``, except that a run that diverges (exit 3 alone) becomes a result without
+    metrics that says why (``diverged``), so that the comparison goes on and tabulates it."""
+    from aegan.runlog import DivergenceError
+
+    try:
+        return run_job(job)
+    except DivergenceError:
+        done = _diverged_result(job, job.config().train.steps)
+        if done is None:
+            raise
+        return done
+
+
+def _diverged_result(job: Job, steps: int) -> dict[str, Any] | None:
+    """The result of a run whose record says it diverged with this step budget, else None."""
+    from aegan.records import read_record
+
+    record = read_record(Path(job.run_dir) / "record.json")
+    if record is None or record.get("status") != "diverged" or record.get("steps") != steps:
+        return None
+    return {"method": record["method"], "seed": record["seed"], "step": record["step"], "diverged": record["reason"],
+            "protocol": record.get("data_protocol"), "time_per_step_ms": record["time_per_step_ms"], "metrics": {}}
 
 
 def dataset_label(config_path: str) -> str:
@@ -193,7 +219,7 @@ def plan(configs: list[str], methods: list[str], seeds: int, out: Path, override
 def _finished_result(job: Job, steps: int) -> dict[str, Any] | None:
     path = Path(job.run_dir) / "metrics.json"
     if not path.is_file():
-        return None
+        return _diverged_result(job, steps)
     done = json.loads(path.read_text())
     return done if done.get("step") == steps else None
 
@@ -295,14 +321,14 @@ def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[s
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=None if progress else True)
     if workers <= 1:
         for i, job in enumerate(jobs):
-            results[i] = run_job(job)
+            results[i] = run_or_note_divergence(job)
             bar.update()
     else:
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent,
                                    initargs=(os.getpid(),))
         try:
             with _interrupt_on_sigterm():
-                futures = {pool.submit(run_job, job): i for i, job in enumerate(jobs)}
+                futures = {pool.submit(run_or_note_divergence, job): i for i, job in enumerate(jobs)}
                 for future in as_completed(futures):
                     results[futures[future]] = future.result()
                     bar.update()
@@ -390,7 +416,7 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
     lines: list[str] = []
     for config_path in dict.fromkeys(j.config_path for j in jobs):
         rows = [(j, r) for j, r in zip(jobs, results) if j.config_path == config_path]
-        first = rows[0][1]
+        first = next((r for _, r in rows if not r.get("diverged")), rows[0][1])
         columns = columns_for([r for _, r in rows])
         label = dataset_label(config_path)
         lines += [f"### {label}", "",
@@ -403,11 +429,14 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
             full = [_all_modes(r) for r in runs]
             full_text = "n/a" if None in full else ("yes" if all(full) else "no")
             ms = np.mean([r["time_per_step_ms"] for r in runs])
-            lines.append(f"| {method} | {len(runs)} | " + " | ".join(cells) + f" | {full_text} | {ms:.2f} |")
+            lines.append("| " + " | ".join([method, str(len(runs)), *cells, full_text, f"{ms:.2f}"]) + " |")
         for cells in (extra_rows or {}).get(label, []):
             padded = cells + [""] * (len(header) - len(cells))
             lines.append("| " + " | ".join(padded) + " |")
         lines += ["", STD_NOTE, ""]
+        diverged = [f"{j.row} seed {j.seed} ({r['diverged']})" for j, r in rows if r.get("diverged")]
+        if diverged:
+            lines += ["diverged (exit 3; no metrics, counted as n/a above): " + "; ".join(diverged), ""]
     return "\n".join(lines)
 
 
@@ -454,9 +483,15 @@ def figure(jobs: list[Job], out: Path) -> list[Path]:
 
 def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path, workers: int = 2,
             overrides: dict[str, Any] | None = None, progress: bool = True,
-            points: list[tuple[tuple[str, Any], ...]] | None = None) -> str:
+            points: list[tuple[tuple[str, Any], ...]] | None = None, records: str | Path | None = None) -> str:
+    """Run the plan, write results.md/results.json and the figures; with ``records``, also
+    append the runs' records to that records directory (refused up front if its protocol differs)."""
     out = Path(out)
     jobs = plan(configs, methods, seeds, out, overrides or {}, points)
+    if records is not None:
+        from aegan.tables import append_records, check_plan_protocol
+
+        check_plan_protocol(jobs, records)
     results = run_all(jobs, workers, progress)
     text = table(jobs, results)
     atomic_write_text(out / "results.md", text)
@@ -465,4 +500,7 @@ def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path,
     atomic_write_json(out / "results.json", [{"config": j.config_path, "label": j.row, "run_dir": j.run_dir, **r}
                                              for j, r in zip(jobs, results)])
     figure(jobs, out)
+    if records is not None:
+        for message in append_records([Path(j.run_dir) for j in jobs], records):
+            print(f"aegan: {message}", file=sys.stderr)
     return text

@@ -34,7 +34,7 @@ from aegan.nets import build_factory
 from aegan.noise import add_instance_noise, linear_anneal
 from aegan.monitor import Monitor
 from aegan.runlock import run_lock
-from aegan.runlog import NullLog, ScalarLog
+from aegan.runlog import DivergenceError, NullLog, ScalarLog
 
 
 class RunPaths:
@@ -46,6 +46,7 @@ class RunPaths:
         self.checkpoint = self.root / "checkpoints" / "last.pt"
         self.samples = self.root / "samples"
         self.metrics = self.root / "metrics.json"
+        self.record = self.root / "record.json"
         self.log = self.root / "log.jsonl"
         self.figure = self.root / "samples.png"
 
@@ -162,6 +163,9 @@ class Trainer:
         self.step = 0
         self.train_seconds = 0.0
         self.monitor: Monitor | None = None  # live warnings, while fit runs (rank 0)
+        self.record_meta: dict[str, Any] | None = None  # benchmark/label/point of record.json (compare sets it)
+        self._wall_origin: tuple[float, float] | None = None  # (clock, seconds before it): the record's wall time
+        self._built_at = time.perf_counter()
 
     def _optimizer_settings(self, net: str, defaults: dict[str, Any]) -> dict[str, Any]:
         """``train``'s optimiser, the method's overrides for ``net``, ``train.net_optimizers[net]``,
@@ -366,7 +370,13 @@ class Trainer:
 
         Under torchrun every rank trains; only rank 0 writes files."""
         with self._lock():
-            return self._fit(progress)
+            self._wall_origin = (time.perf_counter(), self.train_seconds)
+            try:
+                return self._fit(progress)
+            except DivergenceError as err:
+                if self.dist.is_main:
+                    self.write_record("diverged", str(err))
+                raise
 
     def _lock(self):
         """The run directory's lock (rank 0 holds it; see ``aegan.runlock``)."""
@@ -410,7 +420,26 @@ class Trainer:
         from aegan.plots import snapshot_figure
 
         snapshot_figure(self)
-        return self.evaluate() if self.config.eval.metrics else {}
+        if self.config.eval.metrics:
+            return self.evaluate()
+        self.write_record("ok")
+        return {}
+
+    def write_record(self, status: str, reason: str | None = None, result: dict[str, Any] | None = None) -> None:
+        """Write record.json (aegan.records): the run's result as data, evaluated or diverged."""
+        from aegan import records
+
+        meta = self.record_meta
+        if meta is None:  # keep what compare wrote (a re-evaluation), else the run's own names
+            meta = records.read_record(self.paths.record) or {}
+        if result is None and self.monitor is not None:
+            meta = {**meta, "warnings": self.monitor.warnings, "data_protocol": self.data.describe(),
+                    "peak_memory_mb": peak_memory_mb(self.device)}
+        clock, before = self._wall_origin or (self._built_at, self.train_seconds)  # fit, else eval alone
+        record = records.build_record(self.paths.root, self.config.to_dict(), status=status, reason=reason,
+                                      step=self.step, meta=meta, result=result, train_seconds=self.train_seconds,
+                                      wall_seconds=before + time.perf_counter() - clock, device=self.device)
+        records.write_record(self.paths.record, record)
 
     # -- sampling and evaluation -----------------------------------------------------------------
     @torch.no_grad()
@@ -473,6 +502,7 @@ class Trainer:
             "metrics": evaluate(ctx, self.config.eval.metrics, self.config.eval.params),
         }
         atomic_write_json(self.paths.metrics, result)
+        self.write_record("ok", result=result)
         return result
 
 

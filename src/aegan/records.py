@@ -1,0 +1,249 @@
+"""Results kept as data: one small JSON record per finished run (no weights).
+
+A run writes ``record.json`` into its directory when it ends, evaluated (status ``ok``,
+exit 0) or diverged (status ``diverged``, exit 3, with the reason). The record holds the
+resolved config and its hashes, the metrics and their parameters, a thinned series of the
+logged scalars for the curves, costs, warnings and the software and hardware it ran on.
+``aegan compare --records DIR`` copies its runs' records into DIR, a directory that may be
+committed and merged; ``aegan tables`` and ``aegan report`` read records alone.
+
+The **protocol** of a record is its config without what a table compares or what does not
+change results: the ``method`` section (the rows), ``train.seed`` (the seeds), the keys a
+``--grid`` varies, and the bookkeeping keys in ``BOOKKEEPING``; the varied keys' names stay
+in it. Records of one table must share the protocol hash (docs/results.md).
+
+Records are plain JSON, read with ``json.loads``: nothing is unpickled.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import hashlib
+import json
+import math
+import os
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any, Iterable
+
+from aegan.checkpoint import atomic_write_text
+
+KIND = "aegan.run_record"
+SCHEMA = 1
+RECORD_FILE = "record.json"
+PROTOCOL_FILE = "protocol.json"  # a records directory's table protocol, per benchmark
+REFERENCES_FILE = "references.yaml"  # published reference rows (tables.load_references)
+MAX_POINTS = 200  # the thinned series: at most this many points per scalar
+# train keys that change neither the numbers nor their meaning (where and how a run is logged)
+BOOKKEEPING = {"train": ("seed", "device", "threads", "log_every", "checkpoint_every", "snapshots", "tensorboard",
+                         "tensorboard_every", "compile")}
+INCEPTION_METRICS = ("fid", "inception_score", "prdc")
+SERIES_PREFIXES = ("loss/", "grad/", "diag/")
+
+
+def canonical_hash(obj: Any) -> str:
+    """SHA-256 of the canonical JSON text of ``obj`` (sorted keys, no spaces)."""
+    text = json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _drop(config: dict[str, Any], dotted: str) -> None:
+    *path, last = dotted.split(".")
+    node = config
+    for key in path:
+        node = node.get(key)
+        if not isinstance(node, dict):
+            return
+    node.pop(last, None)
+
+
+def protocol_of(config: dict[str, Any], varied: Iterable[str] = ()) -> dict[str, Any]:
+    """The part of a resolved config that every row and seed of one table shares."""
+    config = copy.deepcopy(config)
+    config.pop("method", None)
+    config.pop("methods", None)
+    for section, keys in BOOKKEEPING.items():
+        for key in keys:
+            _drop(config, f"{section}.{key}")
+    varied = sorted(varied)
+    for key in varied:
+        _drop(config, key)
+    return {"config": config, "varied": varied}
+
+
+def row_identity(config: dict[str, Any], point: dict[str, Any]) -> str:
+    """The hash of what makes a row: the method section and the grid point."""
+    return canonical_hash({"method": config.get("method"), "point": point})
+
+
+def thin_series(rows: list[dict[str, Any]], max_points: int = MAX_POINTS) -> dict[str, list]:
+    """Bin-mean the logged rows into at most ``max_points`` points per scalar.
+
+    Each bin is a run of consecutive steps; its point is the mean of each scalar over the
+    bin, at the bin's last step (means, not every k-th step: a thinned curve of a noisy loss
+    stays faithful). Returns ``{"step": [...], name: [...]}`` (None where a bin lacks it)."""
+    rows = [r for r in rows if isinstance(r.get("step"), int)]
+    if not rows:
+        return {"step": []}
+    names = sorted({k for r in rows for k in r if k.startswith(SERIES_PREFIXES)})
+    n_bins = min(max_points, len(rows))
+    edges = [round(i * len(rows) / n_bins) for i in range(n_bins + 1)]
+    series: dict[str, list] = {"step": [], **{n: [] for n in names}}
+    for a, b in zip(edges, edges[1:]):
+        chunk = rows[a:b]
+        series["step"].append(chunk[-1]["step"])
+        for name in names:
+            values = [r[name] for r in chunk if isinstance(r.get(name), (int, float)) and math.isfinite(r[name])]
+            series[name].append(float(f"{sum(values) / len(values):.4g}") if values else None)
+    return series
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The rows of a run's log.jsonl; a partial or foreign line is skipped."""
+    rows = []
+    if path.is_file():
+        for line in path.read_text(errors="replace").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(row, dict):
+                rows.append(row)
+    return rows
+
+
+def _git_commit() -> dict[str, Any]:
+    """The commit of the source tree aegan was imported from (None outside a git checkout)."""
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "-C", str(here), "rev-parse", "HEAD"], capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(here), "status", "--porcelain", "--untracked-files=no", "--", "."],
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
+
+
+def environment(device: Any) -> dict[str, Any]:
+    """Software versions and the machine a run ran on."""
+    import numpy
+    import torch
+
+    from aegan import __version__
+
+    device = str(device)
+    info = {"aegan": __version__, "git": _git_commit(), "torch": torch.__version__, "numpy": numpy.__version__,
+            "python": platform.python_version(), "device": device,
+            "machine": {"hostname": platform.node(), "platform": platform.platform(),
+                        "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}}
+    if device.startswith("cuda") and torch.cuda.is_available():
+        info["device_name"] = torch.cuda.get_device_name(torch.device(device))
+        info["cuda"] = torch.version.cuda
+    return info
+
+
+def inception_hash(metric_params: dict[str, Any]) -> str | None:
+    """The SHA-256 of the Inception weights the run's metrics used, when any used them."""
+    used = [m for m in INCEPTION_METRICS if m in metric_params]
+    if not used:
+        return None
+    custom = [p.get("weights") for m in used for p in [metric_params[m] or {}] if p.get("weights")]
+    if custom:
+        return f"custom weights file: {custom[0]}"
+    from aegan.metrics.inception import INCEPTION_SHA256
+
+    return INCEPTION_SHA256
+
+
+def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: str | None, step: int,
+                 meta: dict[str, Any], result: dict[str, Any] | None, train_seconds: float,
+                 wall_seconds: float, device: Any) -> dict[str, Any]:
+    """A run's record from its config, its evaluation result (None when it diverged) and its log."""
+    result = result or {}
+    point = dict(meta.get("point") or {})
+    metric_params = result.get("metric_params", {})
+    return {
+        "kind": KIND,
+        "schema": SCHEMA,
+        "benchmark": meta.get("benchmark") or config["data"]["name"],
+        "label": meta.get("label") or config["method"]["name"],
+        "method": config["method"]["name"],
+        "seed": config["train"]["seed"],
+        "point": point,
+        "status": status,
+        "exit_code": 0 if status == "ok" else 3,
+        "reason": reason,
+        "step": step,
+        "steps": config["train"]["steps"],
+        "config": config,
+        "config_hash": canonical_hash(config),
+        "protocol_hash": canonical_hash(protocol_of(config, point)),
+        "row_hash": row_identity(config, point),
+        "data_protocol": result.get("protocol", meta.get("data_protocol")),
+        "metrics": result.get("metrics", {}),
+        "metric_params": metric_params,
+        "inception_sha256": inception_hash(metric_params),
+        "warnings": result.get("warnings", meta.get("warnings", [])),
+        "time_per_step_ms": 1000 * train_seconds / max(step, 1),
+        "train_seconds": train_seconds,
+        "wall_seconds": wall_seconds,
+        "peak_memory_mb": result.get("peak_memory_mb", meta.get("peak_memory_mb", {})),
+        "series": thin_series(read_log(Path(run_dir) / "log.jsonl")),
+        "environment": environment(device),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "run_dir": str(run_dir),
+        "files": {"config": "config.yaml", "samples_png": "samples.png"},
+    }
+
+
+def dumps(record: dict[str, Any]) -> str:
+    """One top-level key per line, each value compact: small, and diffs stay readable."""
+    lines = [f"{json.dumps(key)}: {json.dumps(value, sort_keys=True, allow_nan=False)}"
+             for key, value in sorted(record.items())]
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    """Write a record atomically (temporary file, fsync, os.replace)."""
+    atomic_write_text(path, dumps(record))
+
+
+def read_record(path: Path) -> dict[str, Any] | None:
+    """A record file's content, or None when the file is not a readable record."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (OSError, ValueError, UnicodeDecodeError):
+        return None
+    return record if isinstance(record, dict) and record.get("kind") == KIND else None
+
+
+def load_records(dirs: Iterable[str | Path]) -> tuple[list[tuple[Path, dict[str, Any]]], list[str]]:
+    """Every record under the directories (a compare --out or a records directory), with its
+    path, in a stable order; and a message for each file that looked like a record but is not."""
+    found, problems = [], []
+    for root in dirs:
+        root = Path(root)
+        if not root.is_dir():
+            problems.append(f"{root}: not a directory")
+            continue
+        for path in sorted(root.rglob("*.json")):
+            if path.name.startswith(".") or path.name in ("metrics.json", "results.json", PROTOCOL_FILE):
+                continue
+            record = read_record(path)
+            if record is None:
+                if path.name == RECORD_FILE or (path.name.startswith("seed") and "-" in path.name):
+                    problems.append(f"{path}: not a readable aegan record, skipped")
+                continue
+            found.append((path, record))
+    return found, problems
+
+
+
+def record_name(record: dict[str, Any]) -> str:
+    """A record's path inside a records directory: <benchmark>/<label>/seed<k>-<config hash>.json.
+
+    The same run copied twice lands on the same name; runs of other configs never collide."""
+    return f"{record['benchmark']}/{record['label']}/seed{record['seed']}-{record['config_hash'][:12]}.json"

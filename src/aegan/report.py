@@ -1,0 +1,253 @@
+"""``aegan report``: one self-contained HTML file from run records (no network, figures inline).
+
+The report reads records only (aegan.records, via aegan.tables), plus the PNGs the runs
+wrote when their directories are at hand: the protocol header, each table (mean ± sample
+std, seeds, worst seed, a per-seed drill-down, published rows marked as such), sample
+figures, training curves with a band over seeds, diverged runs, warnings and links to each
+run's config. Cells come from ``compare``'s own table code.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import re
+import warnings
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import yaml
+
+from aegan import records as rec
+from aegan.checkpoint import atomic_write_text
+from aegan.plots import _pyplot
+from aegan.tables import Table, build_tables, reference_cells
+
+# curve panels: (title, pattern over series names, how matched names combine, log scale)
+# "mean": the mean of the matched series; "phase_sum": each phase's terms summed, then the mean over phases
+QUANTITIES = (
+    ("D(x)", r"^diag/(d_real|d1_real)$", "mean", False),
+    ("D(G(z))", r"^diag/(d_fake|d2_fake)$", "mean", False),
+    ("alpha_L", r"^diag/alpha_l$", "mean", False),
+    ("D loss (per D phase)", r"^loss/(?!latent_)[^/]*discriminator[^/]*/[^/]+$", "phase_sum", False),
+    ("G adversarial loss", r"^loss/(?![^/]*discriminator)[^/]+/adversarial$", "mean", False),
+    ("||grad G||", r"^grad/[^/]+/generator$", "mean", True),
+    ("||grad D||", r"^grad/[^/]+/discriminator2?$", "mean", True),
+    ("reconstruction error", r"^diag/recon_error$", "mean", True),
+)
+
+
+def png_data_uri(data: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
+
+
+def _figure_uri(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=90)
+    _pyplot().close(fig)
+    return png_data_uri(buffer.getvalue())
+
+
+def quantity(series: dict[str, list], pattern: str, combine: str) -> np.ndarray | None:
+    """One curve panel's values for a record's series (NaN where a point lacks them)."""
+    names = [n for n in series if n != "step" and re.match(pattern, n)]
+    if not names:
+        return None
+    arr = lambda n: np.array([np.nan if v is None else v for v in series[n]], dtype=float)  # noqa: E731
+    if combine == "phase_sum":
+        phases: dict[str, list[np.ndarray]] = {}
+        for n in names:
+            phases.setdefault(n.split("/")[1], []).append(arr(n))
+        columns = [np.sum(v, axis=0) for v in phases.values()]
+    else:
+        columns = [arr(n) for n in names]
+    with np.errstate(all="ignore"):
+        return np.nanmean(np.vstack(columns), axis=0) if len(columns) > 1 else columns[0]
+
+
+def _band(records: list[dict[str, Any]], pattern: str, combine: str):
+    """(steps, mean, low, high) over seeds on the longest seed's steps; None without data."""
+    curves = [(r["series"]["step"], quantity(r["series"], pattern, combine)) for r in records]
+    curves = [(np.asarray(s, float), v) for s, v in curves if v is not None and len(s)]
+    if not curves:
+        return None
+    steps = max((s for s, _ in curves), key=len)
+    grid = np.full((len(curves), len(steps)), np.nan)
+    for i, (s, v) in enumerate(curves):
+        inside = steps <= s[-1]  # a diverged seed stops where it stopped
+        grid[i, inside] = np.interp(steps[inside], s, v)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns past a diverged seed's end
+        return steps, np.nanmean(grid, 0), np.nanmin(grid, 0), np.nanmax(grid, 0)
+
+
+def curves_figure(table: Table) -> str | None:
+    """The training curves of a table: a panel per quantity, a line per row (mean over seeds)
+    with a band from the lowest to the highest seed; a data URI, or None without series."""
+    rows = table.rows()
+    panels = []
+    for title, pattern, combine, log in QUANTITIES:
+        bands = {label: _band(recs, pattern, combine) for label, recs in rows.items()}
+        bands = {k: v for k, v in bands.items() if v is not None}
+        if bands:
+            panels.append((title, log, bands))
+    if not panels:
+        return None
+    plt = _pyplot()
+    cols = min(4, len(panels))
+    n_rows = math.ceil(len(panels) / cols)
+    fig, axes = plt.subplots(n_rows, cols, figsize=(3.6 * cols, 2.8 * n_rows), squeeze=False)
+    colours = {label: f"C{i % 10}" for i, label in enumerate(rows)}
+    for ax, (title, log, bands) in zip(axes.flat, panels):
+        for label, (steps, mean, low, high) in bands.items():
+            ax.plot(steps, mean, color=colours[label], lw=1.2, label=label)
+            ax.fill_between(steps, low, high, color=colours[label], alpha=0.2, lw=0)
+        if log and all(np.nanmin(b[2]) > 0 for b in bands.values() if np.isfinite(b[2]).any()):
+            ax.set_yscale("log")
+        ax.set_title(title, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.set_xlabel("step", fontsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    seen = {lab: h for ax in axes.flat for h, lab in zip(*ax.get_legend_handles_labels())}
+    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(8, len(seen)), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.06 if n_rows == 1 else 0.04, 1, 1))
+    return _figure_uri(fig)
+
+
+def _run_dir(path: Path, record: dict[str, Any]) -> Path | None:
+    """Where a record's run directory is on this machine: beside the record (a compare --out
+    directory), else the path it recorded (relative to the working directory); None if gone."""
+    if path.name == rec.RECORD_FILE:
+        return path.parent
+    run_dir = Path(record.get("run_dir") or "")
+    return run_dir if record.get("run_dir") and (run_dir / "config.yaml").is_file() else None
+
+
+def _embed(path: Path | None) -> str | None:
+    if path is None or not path.is_file():
+        return None
+    return png_data_uri(path.read_bytes())
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "n/a"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+    return str(value)
+
+
+def _primary(columns: list[tuple]) -> tuple | None:
+    """The column that names the worst seed: a worst-seed ("min") column's metric, else the first."""
+    return next((c for c in columns if c[3:] == ("min",)), columns[0] if columns else None)
+
+
+def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[str, Any]:
+    """Everything the template shows for one table."""
+    from aegan.compare import _all_modes, _cell, columns_for
+    from aegan.tables import as_results
+
+    jobs, results = as_results(table)
+    columns = columns_for(results)
+    primary = _primary(columns)
+    rows, seeds_of = [], table.rows()
+    for label, recs in seeds_of.items():
+        runs = [r for j, r in zip(jobs, results) if j.method == label]
+        cells = [_cell([r["metrics"].get(c[1]) for r in runs], *c[2:]) for c in columns]
+        per_seed = []
+        for path, record in [(p, r) for p, r in table.records if r["label"] == label]:
+            run_dir = _run_dir(path, record)
+            config_link = os.path.relpath(run_dir / "config.yaml", out_dir) if run_dir else None
+            per_seed.append({
+                "seed": record["seed"], "status": record["status"], "reason": record.get("reason"),
+                "values": [_fmt(record["metrics"].get(c[1]), c[2]) for c in columns],
+                "primary": record["metrics"].get(primary[1]) if primary else None,
+                "ms": _fmt(record["time_per_step_ms"], 2), "wall": _fmt(record.get("wall_seconds"), 1),
+                "memory": _fmt((record.get("peak_memory_mb") or {}).get("cpu_rss"), 0),
+                "warnings": len(record.get("warnings") or []), "config_link": config_link,
+                "config_text": yaml.safe_dump(record["config"], sort_keys=False), "record": str(path),
+                "samples": _embed(run_dir / "samples.png") if run_dir else None,
+                "machine": record["environment"]["machine"].get("hostname"),
+                "device": record["environment"].get("device"), "created": record.get("created"),
+            })
+        ok = [s for s in per_seed if s["status"] == "ok" and isinstance(s["primary"], (int, float))]
+        worst = min(ok, key=lambda s: s["primary"]) if ok else None
+        full = [_all_modes(r) for r in runs if not r.get("diverged")]
+        rows.append({"label": label, "seeds": len(per_seed), "cells": cells, "per_seed": per_seed,
+                     "diverged": sum(s["status"] != "ok" for s in per_seed),
+                     "all_modes": "n/a" if not full or None in full else ("yes" if all(full) else "no"),
+                     "ms": _fmt(float(np.mean([r["time_per_step_ms"] for r in runs])), 2),
+                     "worst": f"seed {worst['seed']} ({_fmt(worst['primary'], primary[2])})" if worst else "n/a",
+                     "samples": next((s["samples"] for s in per_seed if s["samples"]), None)})
+    figure = next((_embed(d / f"{table.benchmark}_samples.png") for d in search_dirs
+                   if (d / f"{table.benchmark}_samples.png").is_file()), None)
+    diverged = [{"label": r["label"], "seed": r["seed"], "step": r["step"], "reason": r.get("reason")}
+                for _, r in table.records if r["status"] != "ok"]
+    warnings = [{"label": r["label"], "seed": r["seed"], **w} for _, r in table.records for w in r.get("warnings") or []]
+    return {"benchmark": table.benchmark, "columns": [c[0] for c in columns], "rows": rows,
+            "primary": next(c[0] for c in columns if c[1] == primary[1]) if primary else None,
+            "references": [cells[:1] + cells[2:] for cells in reference_cells(table, columns)],
+            "reference_notes": [f"{r['label']}: {'; '.join(r['notes'])}" for r in table.references if r["notes"]],
+            "header": header_context(table), "curves": curves_figure(table), "samples_figure": figure,
+            "diverged": diverged, "warnings": warnings, "refused": table.refused, "notes": table.notes,
+            "protocol_hash": table.protocol_hash}
+
+
+def _distinct(values: Iterable[Any]) -> str:
+    seen = list(dict.fromkeys(str(v) for v in values if v not in (None, "")))
+    return ", ".join(seen) or "n/a"
+
+
+def header_context(table: Table) -> dict[str, Any]:
+    """The protocol header: what the numbers mean and where they were computed."""
+    records = [r for _, r in table.records]
+    first = records[0]
+    env = [r["environment"] for r in records]
+    commits = [f"{e['git']['commit'][:10]}{' (uncommitted changes)' if e['git'].get('dirty') else ''}"
+               if e.get("git", {}).get("commit") else "not a git checkout" for e in env]
+    machines = [f"{e['machine'].get('hostname')} ({e['machine'].get('processor')}, {e['machine'].get('cpus')} CPUs; "
+                f"{e.get('device_name') or e.get('device')})" for e in env]
+    return {
+        "data": first.get("data_protocol"), "n_samples": first["config"].get("eval", {}).get("n_samples"),
+        "eval_seed": first["config"].get("eval", {}).get("seed"), "steps": first["steps"],
+        "metric_params": first.get("metric_params"), "inception": _distinct(r.get("inception_sha256") for r in records),
+        "commits": _distinct(commits), "aegan": _distinct(e.get("aegan") for e in env),
+        "torch": _distinct(e.get("torch") for e in env), "python": _distinct(e.get("python") for e in env),
+        "numpy": _distinct(e.get("numpy") for e in env), "machines": _distinct(machines),
+        "dates": f"{min(r.get('created', '') for r in records)} to {max(r.get('created', '') for r in records)}",
+        "varied": ", ".join(table.protocol.get("varied") or []) or "none",
+        "protocol_yaml": yaml.safe_dump(table.protocol.get("config"), sort_keys=False),
+    }
+
+
+def render(dirs: Iterable[str | Path], out: Path, references: Iterable[str | Path] = ()) -> tuple[str, list[str]]:
+    """The report's HTML and messages (files that were not records, refused records)."""
+    import jinja2
+
+    dirs = [Path(d) for d in dirs]
+    tables, problems = build_tables(dirs, references)
+    if not tables:
+        from aegan.config import ConfigError
+
+        raise ConfigError(f"no aegan records under {', '.join(map(str, dirs))}")
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+                             autoescape=True, undefined=jinja2.StrictUndefined)
+    context = [table_context(t, out.parent.resolve() if out.parent.exists() else out.parent, dirs) for t in tables]
+    from aegan.compare import STD_NOTE
+
+    html = env.get_template("report.html.j2").render(tables=context, sources=[str(d) for d in dirs],
+                                                     problems=problems, std_note=STD_NOTE)
+    return html, problems + [m for t in tables for m in t.refused]
+
+
+def write_report(dirs: Iterable[str | Path], out: str | Path, references: Iterable[str | Path] = ()) -> list[str]:
+    """Write the report atomically; returns the messages for stderr."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    html, messages = render(dirs, out, references)
+    atomic_write_text(out, html)
+    return messages

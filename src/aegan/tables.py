@@ -1,0 +1,278 @@
+"""Records directories: append records, refuse mixed protocols, regenerate the markdown tables.
+
+A records directory holds ``<benchmark>/<label>/seed<k>-<config hash>.json`` files (aegan.records),
+``<benchmark>/protocol.json`` (the table's protocol, written by the first ``compare --records``)
+and optionally ``references.yaml`` (published rows, marked as such). Several directories, or
+one filled from several machines and days, merge: the tables are computed from the records
+alone, with ``compare.table``. A record whose protocol hash is not its table's is refused
+with a message naming the keys that differ, never mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from aegan import records as rec
+from aegan.checkpoint import atomic_write_json
+from aegan.config import ConfigError
+
+
+@dataclass
+class Table:
+    """The accepted records of one benchmark, in row order, and what was left out and why."""
+
+    benchmark: str
+    protocol_hash: str
+    protocol: dict[str, Any]
+    records: list[tuple[Path, dict[str, Any]]] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    references: list[dict[str, Any]] = field(default_factory=list)
+
+    def rows(self) -> dict[str, list[dict[str, Any]]]:
+        """label -> its records, ordered by seed."""
+        out: dict[str, list[dict[str, Any]]] = {}
+        for _, record in self.records:
+            out.setdefault(record["label"], []).append(record)
+        return {k: sorted(v, key=lambda r: r["seed"]) for k, v in out.items()}
+
+
+def _flat(obj: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(obj, dict):
+        return {k: v for key, val in obj.items() for k, v in _flat(val, f"{prefix}{key}.").items()}
+    return {prefix[:-1]: obj}
+
+
+def protocol_difference(table: dict[str, Any], other: dict[str, Any], limit: int = 4) -> str:
+    """The first keys where two protocols differ: "train.steps: 1500 (table) != 3000"."""
+    a, b = _flat(table.get("config", table)), _flat(other.get("config", other))
+    a["varied"], b["varied"] = table.get("varied"), other.get("varied")
+    keys = sorted(k for k in a.keys() | b.keys() if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    text = "; ".join(f"{k}: {a.get(k, '<absent>')!r} (table) != {b.get(k, '<absent>')!r}" for k in keys[:limit])
+    return text + (f"; and {len(keys) - limit} more" if len(keys) > limit else "")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _stored_protocols(dirs: list[Path]) -> dict[str, dict[str, Any]]:
+    """benchmark -> protocol.json content; the first directory that has one decides."""
+    out: dict[str, dict[str, Any]] = {}
+    for root in dirs:
+        for path in sorted(root.glob(f"*/{rec.PROTOCOL_FILE}")):
+            stored = _read_json(path)
+            if isinstance(stored, dict) and "protocol_hash" in stored:
+                out.setdefault(path.parent.name, stored)
+    return out
+
+
+def _row_order(dirs: list[Path], protocols: dict[str, dict[str, Any]]) -> dict[str, list[str]]:
+    """Rows as compare ordered them: protocol.json's ``rows``, else results.json's order."""
+    order = {b: list(p.get("rows", [])) for b, p in protocols.items()}
+    for root in dirs:
+        results = _read_json(root / "results.json")
+        for item in results if isinstance(results, list) else []:
+            bench = Path(str(item.get("config", ""))).stem
+            labels = order.setdefault(bench, [])
+            if item.get("label") not in labels:
+                labels.append(item.get("label"))
+    return order
+
+
+def build_tables(dirs: Iterable[str | Path], references: Iterable[str | Path] = ()) -> tuple[list[Table], list[str]]:
+    """The tables of the records under ``dirs``, one per benchmark, and messages about files
+    that were not records. The table's protocol is the benchmark's protocol.json (the first
+    directory that has one), else the protocol most records share (ties: the first in path order)."""
+    dirs, references = [Path(d) for d in dirs], [Path(p) for p in references]
+    found, problems = rec.load_records(dirs)
+    protocols = _stored_protocols(dirs)
+    by_bench: dict[str, list[tuple[Path, dict[str, Any]]]] = {}
+    for path, record in found:
+        by_bench.setdefault(record["benchmark"], []).append((path, record))
+    order = _row_order(dirs, protocols)
+    tables = []
+    for bench, items in by_bench.items():
+        stored = protocols.get(bench)
+        if stored is None:
+            counts: dict[str, int] = {}
+            for _, r in items:
+                counts[r["protocol_hash"]] = counts.get(r["protocol_hash"], 0) + 1
+            best = max(counts, key=lambda h: counts[h])  # first of the most frequent (dicts keep order)
+            first = next(r for _, r in items if r["protocol_hash"] == best)
+            stored = {"protocol_hash": best, "protocol": rec.protocol_of(first["config"], first["point"])}
+        table = Table(bench, stored["protocol_hash"], stored["protocol"],
+                      references=_references(dirs, bench, references))
+        _accept(table, items)
+        rank = {label: i for i, label in enumerate(order.get(bench, []))}
+        table.records.sort(key=lambda pr: (rank.get(pr[1]["label"], len(rank)), pr[1]["label"], pr[1]["seed"]))
+        tables.append(table)
+    return sorted(tables, key=lambda t: t.benchmark), problems
+
+
+def _accept(table: Table, items: list[tuple[Path, dict[str, Any]]]) -> None:
+    """Refuse records of another protocol, or of another setting under a row's label; keep the
+    newest record of a (label, seed) that was recorded twice."""
+    chosen: dict[tuple[str, int], tuple[Path, dict[str, Any]]] = {}
+    row_hash: dict[str, str] = {}
+    for path, record in sorted(items, key=lambda pr: (pr[1].get("created", ""), str(pr[0]))):
+        if record["protocol_hash"] != table.protocol_hash:
+            other = rec.protocol_of(record["config"], record["point"])
+            table.refused.append(f"{path}: refused from table {table.benchmark}: its protocol "
+                                 f"{record['protocol_hash'][:12]} is not the table's {table.protocol_hash[:12]} "
+                                 f"({protocol_difference(table.protocol, other)})")
+            continue
+        label = record["label"]
+        if row_hash.setdefault(label, record["row_hash"]) != record["row_hash"]:
+            table.refused.append(f"{path}: refused from table {table.benchmark}: row {label!r} already holds "
+                                 "records of another method setting or grid point under this label")
+            continue
+        key = (label, record["seed"])
+        if key in chosen and chosen[key][1] == record:  # the same record in two directories
+            continue
+        if key in chosen:
+            table.notes.append(f"{label} seed {record['seed']}: recorded twice ({chosen[key][0]} and {path}); "
+                               "the newer is used")
+        chosen[key] = (path, record)
+    table.records = list(chosen.values())
+
+
+def load_references(path: Path, benchmark: str) -> list[dict[str, Any]]:
+    """Published rows for a benchmark from a references file: a YAML list of
+    ``{config, method, metric, value[, std], source[, note]}`` (the format of
+    benchmarks/references.yaml), one entry per number. An entry belongs to the benchmark when
+    its ``config`` is the benchmark's name or a prefix of it before "_" (``cifar10_table3``
+    for ``cifar10_table3_cpu``). Entries of one ``source`` make one row."""
+    try:
+        entries = yaml.safe_load(Path(path).read_text())
+    except (OSError, yaml.YAMLError):
+        return []
+    rows: dict[str, dict[str, Any]] = {}
+    for e in entries if isinstance(entries, list) else []:
+        if not isinstance(e, dict) or not {"config", "metric", "value", "source"} <= e.keys():
+            continue
+        config = str(e["config"])
+        if benchmark != config and not benchmark.startswith(config + "_"):
+            continue
+        row = rows.setdefault(str(e["source"]), {"label": str(e["source"]), "metrics": {}, "std": {}, "notes": []})
+        row["metrics"][e["metric"]] = e["value"]
+        if e.get("std") is not None:
+            row["std"][e["metric"]] = e["std"]
+        if e.get("note"):
+            row["notes"].append(str(e["note"]))
+    return list(rows.values())
+
+
+def _references(dirs: list[Path], benchmark: str, extra: list[Path]) -> list[dict[str, Any]]:
+    """Published rows: from each directory's references.yaml, then from the ``extra`` files."""
+    for path in [d / rec.REFERENCES_FILE for d in dirs] + list(extra):
+        rows = load_references(path, benchmark)
+        if rows:
+            return rows
+    return []
+
+
+def as_results(table: Table) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The table's records as compare's (jobs, results), the input of ``compare.table``."""
+    from aegan.compare import Job
+
+    jobs, results = [], []
+    for path, r in table.records:
+        jobs.append(Job(table.benchmark, r["label"], r["seed"], str(path.parent), ()))
+        result = {"method": r["method"], "seed": r["seed"], "step": r["steps"], "protocol": r["data_protocol"],
+                  "time_per_step_ms": r["time_per_step_ms"], "metrics": r["metrics"]}
+        if r["status"] != "ok":
+            result["diverged"] = r.get("reason") or r["status"]
+        results.append(result)
+    return jobs, results
+
+
+def reference_cells(table: Table, columns: list[tuple]) -> list[list[str]]:
+    """Published rows as table cells: the label in italics with "(published)", blank where a
+    column has no published value (seeds, the worst seed, timing)."""
+    rows = []
+    for ref in table.references:
+        cells = [f"*{ref['label']} (published)*", ""]
+        for col in columns:
+            value, std = ref["metrics"].get(col[1]), ref["std"].get(col[1])
+            text = "" if value is None or col[3:] else f"{value:.{col[2]}f}"
+            cells.append(text + (f" ± {std:.{col[2]}f}" if text and std is not None else ""))
+        rows.append(cells)
+    return rows
+
+
+def markdown(table: Table) -> str:
+    """One benchmark's markdown: compare's table, then its published rows and what was refused."""
+    from aegan.compare import columns_for
+    from aegan.compare import table as compare_table
+
+    jobs, results = as_results(table)
+    extra = {table.benchmark: reference_cells(table, columns_for(results))}
+    text = compare_table(jobs, results, extra).rstrip("\n")
+    lines = [text, "", f"protocol hash `{table.protocol_hash[:12]}` ({len(table.records)} records)"]
+    lines += [f"- refused: {m}" for m in table.refused] + [f"- note: {m}" for m in table.notes]
+    return "\n".join(lines) + "\n"
+
+
+def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path] = ()) -> tuple[str, list[str]]:
+    """Every table of the records under ``dirs`` as markdown, and messages for stderr."""
+    tables, problems = build_tables(dirs, references)
+    if not tables:
+        raise ConfigError(f"no aegan records under {', '.join(map(str, dirs))} "
+                          "(records are written by every run; `aegan compare --records DIR` collects them)")
+    messages = problems + [m for t in tables for m in t.refused]
+    return "\n".join(markdown(t) for t in tables), messages
+
+
+# -- compare --records ------------------------------------------------------------------------------
+def check_plan_protocol(jobs: list[Any], records_dir: str | Path) -> None:
+    """Refuse, before any training, a plan whose protocol is not the records directory's."""
+    from aegan.compare import dataset_label
+
+    stored = _stored_protocols([Path(records_dir)])
+    for job in jobs:
+        bench = dataset_label(job.config_path)
+        if bench not in stored:
+            continue
+        protocol = rec.protocol_of(job.config().to_dict(), dict(job.point))
+        if rec.canonical_hash(protocol) != stored[bench]["protocol_hash"]:
+            raise ConfigError(f"--records {records_dir}: {job.config_path} with these settings is not the protocol "
+                              f"of its table {bench} ({protocol_difference(stored[bench]['protocol'], protocol)}); "
+                              "give another --records directory, or the same settings")
+
+
+def append_records(run_dirs: list[Path], records_dir: str | Path) -> list[str]:
+    """Copy the runs' record.json into the records directory (atomic writes), writing each
+    benchmark's protocol.json from its first record; returns messages for runs without a record."""
+    records_dir = Path(records_dir)
+    messages = []
+    protocols = _stored_protocols([records_dir])
+    for run_dir in run_dirs:
+        record = rec.read_record(run_dir / rec.RECORD_FILE)
+        if record is None:
+            messages.append(f"{run_dir}: no record.json (a run finished before records existed: "
+                            f"`aegan eval {run_dir}` writes one)")
+            continue
+        bench = record["benchmark"]
+        stored = protocols.get(bench)
+        if stored is None:
+            stored = {"protocol_hash": record["protocol_hash"],
+                      "protocol": rec.protocol_of(record["config"], record["point"]), "rows": []}
+            protocols[bench] = stored
+        if stored["protocol_hash"] != record["protocol_hash"]:
+            raise ConfigError(f"--records {records_dir}: {run_dir}'s protocol is not its table's "
+                              f"({protocol_difference(stored['protocol'], rec.protocol_of(record['config'], record['point']))})")
+        if record["label"] not in stored.setdefault("rows", []):
+            stored["rows"].append(record["label"])
+        rec.write_record(records_dir / rec.record_name(record), record)
+    for bench, stored in protocols.items():
+        atomic_write_json(records_dir / bench / rec.PROTOCOL_FILE, stored)
+    return messages

@@ -1,0 +1,169 @@
+"""Results as data: each run's record.json, records directories, refusal of another protocol,
+merging, and the markdown tables regenerated from records alone (aegan.records, aegan.tables)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+
+import pytest
+import torch
+import yaml
+
+from aegan import __version__
+from aegan.cli import main
+from aegan.records import MAX_POINTS, canonical_hash, protocol_of, read_record, thin_series
+from aegan.tables import build_tables, tables_markdown
+from tests.conftest import TINY
+
+HOT = {"hot": {"name": "reg_gan", "geometric_weight": 1.0e30, "mode_weight": 1.0e30}}  # diverges at step 1
+
+
+def _config(tmp_path, **extra):
+    """TINY with wide modes (std 0.3), so that 6 steps already give seeds different numbers."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(yaml.safe_dump({**TINY, "data": {"name": "ring8", "std": 0.3}, **extra}))
+    return str(path)
+
+
+def _compare(config, out, *args):
+    return main(["compare", config, "--workers", "1", "--no-progress", "--out", str(out), *args])
+
+
+def _without_timing(text):
+    """The tables without the ms/step column (timings differ between runs)."""
+    return [line.rsplit("|", 2)[0] if line.startswith("|") else line for line in text.splitlines()]
+
+
+def test_a_finished_run_leaves_a_record_of_everything_a_table_and_a_report_need(tmp_path):
+    out, records = tmp_path / "out", tmp_path / "records"
+    assert _compare(_config(tmp_path), out, "--methods", "gan_ae_decay", "--seeds", "1", "--records",
+                    str(records)) == 0
+    run = out / "tiny" / "gan_ae_decay" / "seed0"
+    record = read_record(run / "record.json")
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert record["config"] == config
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"))
+    assert record["config_hash"] == hashlib.sha256(text.encode()).hexdigest()
+    assert (record["benchmark"], record["label"], record["method"], record["seed"]) == ("tiny", "gan_ae_decay",
+                                                                                         "gan_ae_decay", 0)
+    assert (record["status"], record["exit_code"], record["reason"], record["step"]) == ("ok", 0, None, 6)
+    assert record["metrics"] == metrics["metrics"] and record["metric_params"] == metrics["metric_params"]
+    assert record["metric_params"]["mixture"]["k_std"] == 3.0
+    assert record["warnings"] == metrics["warnings"] and record["inception_sha256"] is None
+    series = record["series"]
+    assert series["step"] == [1, 2, 3, 4, 5, 6]  # 6 logged steps: fewer than MAX_POINTS, one point each
+    for key in ("diag/alpha_l", "diag/d_real", "diag/d_fake", "loss/autoencoder/reconstruction",
+                "grad/discriminator/discriminator"):
+        assert len(series[key]) == 6, key
+    first_log = json.loads((run / "log.jsonl").read_text().splitlines()[0])
+    assert series["diag/d_real"][0] == pytest.approx(first_log["diag/d_real"], rel=1e-3)
+    assert record["time_per_step_ms"] == pytest.approx(metrics["time_per_step_ms"])
+    assert record["wall_seconds"] >= record["train_seconds"] > 0
+    assert record["peak_memory_mb"]["cpu_rss"] > 10
+    env = record["environment"]
+    assert (env["aegan"], env["torch"], env["device"]) == (__version__, torch.__version__, "cpu")
+    assert env["machine"]["cpus"] >= 1 and env["python"].count(".") == 2
+    assert env["git"]["commit"] is None or re.fullmatch(r"[0-9a-f]{40}", env["git"]["commit"])
+    copied = list((records / "tiny" / "gan_ae_decay").glob("seed0-*.json"))
+    assert len(copied) == 1 and read_record(copied[0]) == record  # compare --records: the same record
+    stored = json.loads((records / "tiny" / "protocol.json").read_text())
+    assert stored["protocol_hash"] == record["protocol_hash"] and stored["rows"] == ["gan_ae_decay"]
+    assert main(["eval", str(run), "--eval.params.mixture.k_std=1.0"]) == 0  # a re-evaluation rewrites the record
+    again = read_record(run / "record.json")
+    assert again["metric_params"]["mixture"]["k_std"] == 1.0 and again["label"] == "gan_ae_decay"
+    assert again["metrics"] == json.loads((run / "metrics.json").read_text())["metrics"]
+
+
+def test_thinned_series_are_bin_means_of_at_most_max_points():
+    rows = [{"step": s, "loss/g/a": float(s), "diag/d_fake": 0.5, "other": 1.0} for s in range(1, 1001)]
+    series = thin_series(rows)
+    assert len(series["step"]) == MAX_POINTS == 200 and "other" not in series
+    assert series["step"][0] == 5 and series["loss/g/a"][0] == 3.0  # steps 1..5: mean 3
+    assert series["step"][-1] == 1000 and series["loss/g/a"][-1] == 998.0  # steps 996..1000
+    assert set(series["diag/d_fake"]) == {0.5}
+
+
+def test_the_protocol_leaves_out_method_seed_bookkeeping_and_grid_keys_only():
+    raw = {**TINY, "method": {"name": "gan_ae_decay", "alpha": 1.0}}
+    base = protocol_of(raw)
+    assert "method" not in base["config"] and "seed" not in base["config"]["train"]
+    assert "device" not in base["config"]["train"] and base["config"]["train"]["steps"] == 6
+    same = {**raw, "method": {"name": "nsgan"}, "train": {**raw["train"], "seed": 7, "device": "cuda", "log_every": 1}}
+    assert canonical_hash(protocol_of(same)) == canonical_hash(base)
+    for key, value in (("steps", 60), ("lr", 1e-2), ("batch_size", 64)):
+        other = {**raw, "train": {**raw["train"], key: value}}
+        assert canonical_hash(protocol_of(other)) != canonical_hash(base), key
+    other_data = {**raw, "data": {"name": "ring8", "std": 0.02}}
+    assert canonical_hash(protocol_of(other_data)) != canonical_hash(base)
+    lr = {**raw, "train": {**raw["train"], "lr": 0.5}}  # a grid over train.lr: rows differ in it, the table does not
+    assert protocol_of(lr, ["train.lr"]) == protocol_of(raw, ["train.lr"]) != protocol_of(raw)
+
+
+def test_a_record_of_another_protocol_is_refused_never_mixed_in(tmp_path, capsys):
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "a", "--methods", "nsgan", "--seeds", "2", "--records", str(records)) == 0
+    capsys.readouterr()
+    # compare refuses, before training, to append runs of another protocol to the directory
+    assert _compare(config, tmp_path / "b", "--methods", "nsgan", "--seeds", "2", "--records", str(records),
+                    "--train.steps=8") == 2
+    err = capsys.readouterr().err
+    assert "is not the protocol of its table tiny" in err and "train.steps: 6 (table) != 8" in err
+    assert not (tmp_path / "b").exists()
+    # a record copied in by hand is left out of the table with a message naming the difference
+    assert _compare(config, tmp_path / "b", "--methods", "nsgan", "--seeds", "1", "--train.steps=8") == 0
+    stray = records / "tiny" / "nsgan" / "seed0-stray.json"
+    shutil.copy(tmp_path / "b" / "tiny" / "nsgan" / "seed0" / "record.json", stray)
+    text, messages = tables_markdown([records])
+    assert any(str(stray) in m and "refused from table tiny" in m and "train.steps: 6 (table) != 8" in m
+               for m in messages)
+    assert "| nsgan | 2 |" in text and "(2 records)" in text
+    [table] = build_tables([records])[0]
+    assert [r["step"] for _, r in table.records] == [6, 6]
+    assert main(["tables", str(records)]) == 0
+    assert "refused from table tiny" in capsys.readouterr().err
+
+
+def test_two_record_directories_merge_into_the_table_of_one(tmp_path, capsys):
+    config = _config(tmp_path)
+    args = ["--methods", "nsgan,gan", "--seeds", "2"]
+    for index, part in ((0, "a"), (1, "b"), (2, "a"), (3, "b")):  # two machines, two jobs each
+        assert _compare(config, tmp_path / f"out_{part}", *args, "--job-index", str(index),
+                        "--records", str(tmp_path / part)) == 0
+    assert _compare(config, tmp_path / "out_all", *args, "--records", str(tmp_path / "all")) == 0
+    merged, messages = tables_markdown([tmp_path / "a", tmp_path / "b"])
+    whole, _ = tables_markdown([tmp_path / "all"])
+    assert not messages
+    assert _without_timing(merged) == _without_timing(whole)
+    assert "| nsgan | 2 | 2.50 ± 0.71 |" in merged and "| gan | 2 |" in merged and "(4 records)" in merged
+    shutil.copytree(tmp_path / "b", tmp_path / "a", dirs_exist_ok=True)  # merging by copying files: the same
+    assert _without_timing(tables_markdown([tmp_path / "a"])[0]) == _without_timing(whole)
+    assert main(["tables", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "t.md")]) == 0
+    assert _without_timing((tmp_path / "t.md").read_text()) == _without_timing(whole)
+
+
+def test_a_diverged_run_is_recorded_with_its_reason_and_the_comparison_goes_on(tmp_path, capsys):
+    config, out = _config(tmp_path, methods=HOT), tmp_path / "out"
+    assert _compare(config, out, "--methods", "nsgan,hot", "--seeds", "1", "--records", str(tmp_path / "r")) == 0
+    record = read_record(out / "tiny" / "hot" / "seed0" / "record.json")
+    assert (record["status"], record["exit_code"], record["metrics"]) == ("diverged", 3, {})
+    assert "non-finite value at step 1" in record["reason"] and record["label"] == "hot"
+    assert record["method"] == "reg_gan" and record["config"]["method"]["geometric_weight"] == 1e30
+    for text in ((out / "results.md").read_text(), tables_markdown([tmp_path / "r"])[0]):
+        assert "diverged (exit 3; no metrics, counted as n/a above): hot seed 0 (non-finite value at step 1" in text
+        assert "| nsgan | 1 |" in text
+    capsys.readouterr()
+    assert _compare(config, out, "--methods", "hot", "--seeds", "1", "--job-index", "0") == 3  # alone: exit 3
+
+
+def test_unreadable_records_are_reported_and_nothing_is_unpickled(tmp_path):
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "out", "--methods", "nsgan", "--seeds", "1", "--records", str(records)) == 0
+    (records / "tiny" / "nsgan" / "seed9-broken.json").write_text('{"kind": "aegan.run_record", ')
+    torch.save({"kind": "aegan.run_record"}, records / "tiny" / "nsgan" / "seed8-0.pt")
+    text, messages = tables_markdown([records])
+    assert "| nsgan | 1 |" in text
+    assert [m for m in messages if "seed9-broken.json: not a readable aegan record" in m]

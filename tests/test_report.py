@@ -1,0 +1,93 @@
+"""`aegan report`: one self-contained HTML file with the protocol header, the tables, a per-seed
+drill-down, published rows, embedded figures, curves, diverged runs and links to configs."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import shutil
+
+import pytest
+import torch
+import yaml
+
+from aegan.cli import main
+from tests.conftest import TINY
+
+HOT = {"hot": {"name": "reg_gan", "geometric_weight": 1.0e30, "mode_weight": 1.0e30}}  # diverges at step 1
+REFERENCES = [{"config": "tiny", "method": "-", "metric": "mixture/modes", "value": 7.9, "source": "PacGAN (Lin 2018)"},
+              {"config": "tiny", "method": "-", "metric": "mixture/high_quality", "value": 0.956, "std": 0.01,
+               "source": "PacGAN (Lin 2018)"},
+              {"config": "other", "method": "-", "metric": "mixture/modes", "value": 1.0, "source": "elsewhere"}]
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    """A comparison of three rows over two seeds (one row diverges) with its records directory."""
+    root = tmp_path_factory.mktemp("report")
+    config = root / "tiny.yaml"
+    config.write_text(yaml.safe_dump({**TINY, "data": {"name": "ring8", "std": 0.3}, "methods": HOT}))
+    out, records = root / "out", root / "records"
+    assert main(["compare", str(config), "--methods", "nsgan,gan_ae_decay,hot", "--seeds", "2", "--workers", "1",
+                 "--no-progress", "--out", str(out), "--records", str(records)]) == 0
+    (root / "references.yaml").write_text(yaml.safe_dump(REFERENCES))
+    return out, records
+
+
+def _pngs(html: str) -> list[bytes]:
+    return [base64.b64decode(m) for m in re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)]
+
+
+def _section(html: str, title: str) -> str:
+    start = html.index(f"<h3>{title}</h3>")
+    end = html.find("<h3>", start + 4)
+    return html[start:end if end > 0 else None]
+
+
+def test_the_report_of_a_comparison_holds_every_part(compared, capsys):
+    out, _ = compared
+    assert main(["report", str(out)]) == 0
+    html = (out / "report.html").read_text()
+    header = _section(html, "Protocol")
+    assert "evaluation samples</dt><dd>200 (eval seed 1234)" in header
+    assert f"torch {torch.__version__}" in header and "k_std" in header and "protocol hash" in header
+    assert "no Inception-based metric" in header and "git commit" in header
+    results = _section(html, "Results")
+    rows = re.findall(r'<tr(?: class="diverged")?><td class="label">(\w+)</td><td>(\d)</td>', results)
+    assert rows == [("nsgan", "2"), ("gan_ae_decay", "2"), ("hot", "2")]  # compare's order, seeds per row
+    assert " ± " in results and re.search(r"seed [01] \(\d\.\d{3}\)", results)  # mean ± std; the worst seed
+    assert "No published reference rows" in results  # this directory has no references.json
+    per_seed = _section(html, "Per seed")
+    assert per_seed.count("<details><summary><b>") == 3 and "<b>hot</b>: 2 seeds" in per_seed
+    links = re.findall(r'<a href="([^"]+config\.yaml)">', per_seed)
+    assert len(links) == 6 and all((out / link).is_file() for link in links)  # relative to the report
+    pngs = _pngs(html)
+    assert len(pngs) >= 3 and all(p.startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)  # samples, per run, curves
+    assert "<img" in _section(html, "Samples") and "<img" in _section(html, "Training curves")
+    diverged = _section(html, "Diverged runs")
+    assert diverged.count('<tr class="diverged"><td class="label">hot</td>') == 2
+    assert "non-finite value at step 1" in diverged
+    assert "http://" not in html and "https://" not in html and "<script" not in html  # self-contained
+
+
+def test_the_report_of_a_records_directory_marks_published_rows_and_needs_no_run_directories(compared, tmp_path):
+    out, records = compared
+    copy = tmp_path / "records"
+    shutil.copytree(records, copy)
+    shutil.copy(records.parent / "references.yaml", tmp_path / "refs.yaml")
+    report = tmp_path / "r.html"
+    moved = out.with_name("out_moved")
+    out.rename(moved)  # the run directories are not here: the report is made of records alone
+    try:
+        assert main(["report", str(copy), "--out", str(report), "--references", str(copy.parent / "refs.yaml")]) == 0
+    finally:
+        moved.rename(out)
+    html = report.read_text()
+    published = re.findall(r'<tr class="published"><td class="label">([^<]+)<span class="badge">published', html)
+    assert published == ["PacGAN (Lin 2018) (published) "]  # one row of its two numbers; "other" is not this table's
+    assert "<td>7.90</td><td>0.956 ± 0.010</td>" in _section(html, "Results")
+    assert "config (from the record)" in _section(html, "Per seed")
+    assert "No sample figures" in _section(html, "Samples")
+    assert len(_pngs(html)) == 1  # the curves, drawn from the records' series
+    assert "non-finite value at step 1" in _section(html, "Diverged runs")
