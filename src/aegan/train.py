@@ -66,13 +66,25 @@ def resolve_device(name: str, local_rank: int = 0) -> torch.device:
     return device
 
 
-def compiled_nets(nets: nn.ModuleDict, mode: bool | str, device: torch.device) -> dict[str, nn.Module]:
+def compiled_nets(nets: nn.ModuleDict, mode: bool | str, device: torch.device,
+                  retain_graph: bool = False) -> dict[str, nn.Module]:
     """The nets the phases call (``train.compile``): the nets themselves (false), wrapped in
     ``torch.compile`` (true), or compiled with mode="reduce-overhead" (``graph``: each net's
     forward and backward replayed as CUDA graphs; CUDA only). Parameters, checkpoints and
-    evaluation use the nets themselves, so the wrapping never shows in a state dict."""
+    evaluation use the nets themselves, so the wrapping never shows in a state dict.
+    ``retain_graph`` (``train.grad_per_term``: one backward per term through the same graph)
+    turns off AOTAutograd's donated buffers, which allow a compiled backward to run once only.
+    Double backward (gradient penalties, unrolled GAN) calls the eager module behind the
+    wrapper (``losses.penalties``, ``methods.unrolled``)."""
     if not mode:
         return dict(nets.items())
+    if retain_graph:
+        try:
+            import torch._functorch.config as functorch_config
+
+            functorch_config.donated_buffer = False
+        except (ImportError, AttributeError):  # older torch: no donated buffers
+            pass
     if mode == "graph":
         if device.type != "cuda":
             raise ConfigError(f"train.compile: graph captures CUDA graphs and needs a CUDA device; this run's device "
@@ -149,7 +161,7 @@ class Trainer:
             self._warm_start(train.init_from, train.init_nets)
         if train.instance_noise > 0:
             self._add_instance_noise()
-        self.forward_nets = compiled_nets(self.nets, train.compile, self.device)
+        self.forward_nets = compiled_nets(self.nets, train.compile, self.device, retain_graph=train.grad_per_term)
         self._graph_steps = train.compile == "graph"
         defaults = {"optimizer": train.optimizer, "lr": train.lr, "betas": train.betas}
         self.optimizers = {

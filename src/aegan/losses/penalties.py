@@ -1,7 +1,9 @@
 """Gradient penalties on a discriminator/critic ``d`` (a callable x -> (N,) scores).
 
 All return the unweighted penalty; the method multiplies by its lambda. ``create_graph``
-is on so that the penalty itself is differentiated into D's parameters.
+is on so that the penalty itself is differentiated into D's parameters. That double
+backward runs through the eager module even when ``d`` is a ``torch.compile`` wrapper
+(``train.compile``): compiled backward graphs cannot be differentiated again.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from torch import Tensor
 
 
 def _grad_norm_penalty(d, points: Tensor, target: float) -> Tensor:
+    d = getattr(d, "_orig_mod", d)  # a torch.compile'd net: its eager module (same parameters)
     points = points.detach().requires_grad_(True)
     scores = d(points)
     (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)

@@ -114,6 +114,7 @@ class UnrolledGAN(GAN):
         per-tensor update.
         """
         c = self.config
+        d = getattr(d, "_orig_mod", d)  # a torch.compile'd D (train.compile): the look-ahead differentiates twice, eagerly
         names, tensors = zip(*d.named_parameters())
         sizes, shapes = [p.numel() for p in tensors], [p.shape for p in tensors]
         flat = torch.cat([p.reshape(-1) for p in tensors])  # differentiable: a function of D's parameters
