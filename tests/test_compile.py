@@ -98,6 +98,30 @@ def test_every_method_takes_the_eager_step_when_compiled(tmp_path, monkeypatch, 
     _assert_same_step(eager, compiled, rtol=0, atol=0)
 
 
+def test_instance_noise_under_compile_takes_the_eager_step_without_recompiling(tmp_path, monkeypatch):
+    """train.instance_noise's hook runs outside the compiled graph: its noise level changes
+    every step, which traced would recompile D every step (until dynamo's limit, then eager)."""
+    import functools
+
+    import torch._dynamo.utils
+
+    import aegan.train
+
+    common = {**SMALL, "train.device": "cpu", "train.instance_noise": 0.5, "train.instance_noise_steps": 100}
+    eager = _params_after(tiny_config(**common), tmp_path / "eager", 8)
+    monkeypatch.setattr(aegan.train.torch, "compile", functools.partial(torch.compile, backend="aot_eager"))
+    torch._dynamo.reset()
+    trainer = Trainer(tiny_config(**common, **{"train.compile": True}), tmp_path / "compiled")
+    graphs = []
+    for _ in range(8):
+        trainer.train_step()
+        graphs.append(torch._dynamo.utils.counters["stats"]["unique_graphs"])
+    assert graphs[2] == graphs[-1], graphs  # no new graph after the first steps
+    compiled = {f"{net}.{key}": value.detach().clone() for net, module in trainer.nets.items()
+                for key, value in module.state_dict().items()}
+    _assert_same_step(eager, compiled, rtol=0, atol=0)
+
+
 @pytest.mark.skipif(os.environ.get("AEGAN_SLOW_TESTS") != "1",
                     reason="torch.compile's default (inductor) backend took 72 s to compile the tiny nets on the "
                            "2 loaded cores (10 s with a warm cache): set AEGAN_SLOW_TESTS=1 to run it")

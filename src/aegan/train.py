@@ -222,7 +222,10 @@ class Trainer:
         for name in self.method.data_discriminators:
             net = self.nets[name]
             target = net.features if isinstance(getattr(net, "features", None), nn.Module) else net
-            target.register_forward_pre_hook(hook)
+            # under train.compile, outside the compiled graph: traced, the noise level (a Python number
+            # that changes every step) would recompile the net every step; eager, the noise is drawn
+            # exactly as without compile
+            target.register_forward_pre_hook(torch.compiler.disable(hook) if cfg.compile else hook)
 
     # -- state ------------------------------------------------------------------------------
     def _rank_state(self) -> dict[str, Any]:
