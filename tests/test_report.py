@@ -63,7 +63,7 @@ def test_the_report_of_a_comparison_holds_every_part(compared, capsys):
     links = re.findall(r'<a href="([^"]+config\.yaml)">', per_seed)
     assert len(links) == 6 and all((out / link).is_file() for link in links)  # relative to the report
     pngs = _pngs(html)
-    assert len(pngs) >= 3 and all(p.startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)  # samples, per run, curves
+    assert len(pngs) == 2 and all(p.startswith(b"\x89PNG\r\n\x1a\n") for p in pngs)  # compare's samples, curves
     assert "<img" in _section(html, "Samples") and "<img" in _section(html, "Training curves")
     diverged = _section(html, "Diverged runs")
     assert diverged.count('<tr class="diverged"><td class="label">hot</td>') == 2
@@ -77,6 +77,9 @@ def test_the_report_of_a_records_directory_marks_published_rows_and_needs_no_run
     shutil.copytree(records, copy)
     shutil.copy(records.parent / "references.yaml", tmp_path / "refs.yaml")
     report = tmp_path / "r.html"
+    assert main(["report", str(copy), "--out", str(report)]) == 0  # the runs are here: each row's samples.png
+    samples = _section(report.read_text(), "Samples")
+    assert re.findall(r'alt="(\w+) samples"', samples) == ["nsgan", "gan_ae_decay"]  # hot diverged: no figure
     moved = out.with_name("out_moved")
     out.rename(moved)  # the run directories are not here: the report is made of records alone
     try:
@@ -85,7 +88,7 @@ def test_the_report_of_a_records_directory_marks_published_rows_and_needs_no_run
         moved.rename(out)
     html = report.read_text()
     published = re.findall(r'<tr class="published"><td class="label">([^<]+)<span class="badge">published', html)
-    assert published == ["PacGAN (Lin 2018) (published) "]  # one row of its two numbers; "other" is not this table's
+    assert published == ["PacGAN (Lin 2018) "]  # one row of its two numbers; "other" is not this table's
     assert "<td>7.90</td><td>0.956 ± 0.010</td>" in _section(html, "Results")
     assert "config (from the record)" in _section(html, "Per seed")
     assert "No sample figures" in _section(html, "Samples")

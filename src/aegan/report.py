@@ -164,13 +164,13 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
             config_link = os.path.relpath(run_dir / "config.yaml", out_dir) if run_dir else None
             per_seed.append({
                 "seed": record["seed"], "status": record["status"], "reason": record.get("reason"),
-                "values": [_fmt(record["metrics"].get(c[1]), c[2]) for c in columns],
+                "values": [_fmt(record["metrics"].get(c[1]), c[2]) for c in columns if not c[3:]],
                 "primary": record["metrics"].get(primary[1]) if primary else None,
                 "ms": _fmt(record["time_per_step_ms"], 2), "wall": _fmt(record.get("wall_seconds"), 1),
                 "memory": _fmt((record.get("peak_memory_mb") or {}).get("cpu_rss"), 0),
                 "warnings": len(record.get("warnings") or []), "config_link": config_link,
                 "config_text": yaml.safe_dump(record["config"], sort_keys=False), "record": str(path),
-                "samples": _embed(run_dir / "samples.png") if run_dir else None,
+                "samples": run_dir / "samples.png" if run_dir and (run_dir / "samples.png").is_file() else None,
                 "machine": record["environment"]["machine"].get("hostname"),
                 "device": record["environment"].get("device"), "created": record.get("created"),
             })
@@ -182,13 +182,14 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
                      "all_modes": "n/a" if not full or None in full else ("yes" if all(full) else "no"),
                      "ms": _fmt(float(np.mean([r["time_per_step_ms"] for r in runs])), 2),
                      "worst": f"seed {worst['seed']} ({_fmt(worst['primary'], primary[2])})" if worst else "n/a",
-                     "samples": next((s["samples"] for s in per_seed if s["samples"]), None)})
+                     "samples": _embed(next((s["samples"] for s in per_seed if s["samples"]), None))})
     figure = next((_embed(d / f"{table.benchmark}_samples.png") for d in search_dirs
                    if (d / f"{table.benchmark}_samples.png").is_file()), None)
     diverged = [{"label": r["label"], "seed": r["seed"], "step": r["step"], "reason": r.get("reason")}
                 for _, r in table.records if r["status"] != "ok"]
     warnings = [{"label": r["label"], "seed": r["seed"], **w} for _, r in table.records for w in r.get("warnings") or []]
     return {"benchmark": table.benchmark, "columns": [c[0] for c in columns], "rows": rows,
+            "seed_columns": [c[0] for c in columns if not c[3:]],  # a seed has no worst-seed column
             "primary": next(c[0] for c in columns if c[1] == primary[1]) if primary else None,
             "references": [cells[:1] + cells[2:] for cells in reference_cells(table, columns)],
             "reference_notes": [f"{r['label']}: {'; '.join(r['notes'])}" for r in table.references if r["notes"]],
@@ -205,7 +206,7 @@ def _distinct(values: Iterable[Any]) -> str:
 def header_context(table: Table) -> dict[str, Any]:
     """The protocol header: what the numbers mean and where they were computed."""
     records = [r for _, r in table.records]
-    first = records[0]
+    first = next((r for r in records if r["status"] == "ok"), records[0])  # a diverged run has no metric params
     env = [r["environment"] for r in records]
     commits = [f"{e['git']['commit'][:10]}{' (uncommitted changes)' if e['git'].get('dirty') else ''}"
                if e.get("git", {}).get("commit") else "not a git checkout" for e in env]

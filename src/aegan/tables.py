@@ -115,7 +115,8 @@ def build_tables(dirs: Iterable[str | Path], references: Iterable[str | Path] = 
         rank = {label: i for i, label in enumerate(order.get(bench, []))}
         table.records.sort(key=lambda pr: (rank.get(pr[1]["label"], len(rank)), pr[1]["label"], pr[1]["seed"]))
         tables.append(table)
-    return sorted(tables, key=lambda t: t.benchmark), problems
+    first_recorded = lambda t: min(r.get("created", "") for _, r in t.records) if t.records else ""  # noqa: E731
+    return sorted(tables, key=lambda t: (first_recorded(t), t.benchmark)), problems  # in the order they were run
 
 
 def _accept(table: Table, items: list[tuple[Path, dict[str, Any]]]) -> None:
