@@ -75,13 +75,19 @@ def make_trainer(protocol: str, method: str, run_dir: str) -> Trainer:
     return Trainer(build_config(raw), os.path.join(run_dir, f"{protocol}_{method}"))
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+CLOCK = CLOCKS["wall"]
+
+
 def time_steps(trainer: Trainer, steps: int) -> float:
-    """Seconds per ``train_step`` over ``steps`` steps (the loss values are read, as the loop does)."""
-    start = time.perf_counter()
+    """Seconds per ``train_step`` over ``steps`` steps (the loss values are read, as the loop does),
+    by ``CLOCK``: wall time, or this process's CPU time (``--clock cpu``: on a machine loaded by
+    other work the ratios then measure the step's own work, not the share of the cores it got)."""
+    start = CLOCK()
     for _ in range(steps):
         _, values = trainer.train_step()
-    float(values[0])
-    return (time.perf_counter() - start) / steps
+    float(values[0].detach())
+    return (CLOCK() - start) / steps
 
 
 def measure(protocol: str, methods: list[str], steps: int, blocks: int, warmup: int, run_dir: str):
@@ -131,8 +137,12 @@ def main() -> None:
     parser.add_argument("--out", default=None, help="also write the markdown here")
     parser.add_argument("--variants", action="store_true", help="also the labelled variants of the config's methods:")
     parser.add_argument("--json", default=None, help="also write the ratios as a cost table (JSON) here")
+    parser.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                        help="wall time, or this process's CPU time (steadier on a loaded machine; CPU only)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    global CLOCK
+    CLOCK = CLOCKS[args.clock]
     methods = [m for m in args.methods.split(",") if m] or sorted(METHODS)
     methods = [REFERENCE] + [m for m in methods if m != REFERENCE]
     protocols = ["2d", "images"] if args.protocol == "both" else [args.protocol]
@@ -145,12 +155,13 @@ def main() -> None:
             steps = args.steps or PROTOCOLS[protocol][1]
             labels = methods + [v for v in variants(protocol) if args.variants and v not in methods]
             lines.append(f"{steps} timed steps per method in {args.blocks} blocks, each after an NS-GAN block; "
-                         f"{args.warmup} warm-up steps; ratio = median of the block ratios.")
+                         f"{args.warmup} warm-up steps; ratio = median of the block ratios; {args.clock} clock.")
             lines.append("")
             rows = list(measure(protocol, labels, steps, args.blocks, args.warmup, run_dir))
             lines += table(protocol, rows)
             tables[protocol] = {
                 "config": PROTOCOLS[protocol][0], "reference": REFERENCE, "reference_ms_per_step": rows[0][1],
+                "clock": args.clock,
                 # NS-GAN is 1 by definition (its printed row, NS-GAN blocks against NS-GAN blocks, shows the noise)
                 "ratios": {label: 1.0 if label == REFERENCE else round(ratio, 3) for label, _, ratio, err in rows
                            if err is None}}
