@@ -261,7 +261,12 @@ def job_costs(jobs: list[Job], configs: list | None = None) -> list[Cost]:
                                         ).get((job.config_path, REFERENCE))
         ref_source = "nsgan's finished runs" if ref is not None else f"nsgan timed here, {CALIBRATION_STEPS} steps"
         if ref is None:
-            ref = calibrate(config)
+            try:
+                ref = calibrate(config)
+            except Exception as err:  # e.g. a dataset not on this machine: the plan is still printed
+                reason = f"nsgan could not be timed here: {type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
+                out.append(Cost(None, "unknown", reason[:200]))
+                continue
         out.append(Cost(r * ref, source, f"{r:.2f} x {ref:.2f} ms/step of {ref_source}"))
     return out
 

@@ -89,14 +89,21 @@ class Calibration:
 
 
 _CALIBRATED: dict[str, Calibration] = {}
+_FAILED: dict[str, Exception] = {}
 
 
 def calibrate(config, steps: int = CALIBRATION_STEPS, warmup: int = CALIBRATION_WARMUP) -> float:
     """ms per NS-GAN step (wall time) on ``config``'s data, nets, batch and device, timed here
     (one thread, no logging, no evaluation); cached per cost-relevant part of the config."""
     key = _cost_key(config)
+    if key in _FAILED:
+        raise _FAILED[key]
     if key not in _CALIBRATED:
-        _CALIBRATED[key] = _time_reference(config, steps, warmup)
+        try:
+            _CALIBRATED[key] = _time_reference(config, steps, warmup)
+        except Exception as err:  # remembered: the next job of this config does not retry
+            _FAILED[key] = err
+            raise
     return _CALIBRATED[key].wall_ms
 
 
