@@ -7,15 +7,10 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
-from aegan.checkpoint import CheckpointError, StorageError, atomic_write
-from aegan.config import ConfigError, load_config, parse_overrides
-from aegan.data import MissingDataset
-from aegan.metrics.classifier import WeightsError
-from aegan.registry import UnknownName
-from aegan.runlock import RunBusy
-from aegan.runlog import DivergenceError
+# Only the standard library at import time: a worker that `aegan compare` spawns re-imports
+# this module (the parent's __main__) before it arms its parent-death signal (aegan.orphans),
+# so importing torch here would leave seconds in which a killed parent's workers live on.
+from aegan.config import ConfigError, load_config, parse_overrides  # no torch
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -118,6 +113,9 @@ def cmd_train(args, overrides) -> int:
 
 
 def cmd_sample(args) -> int:
+    import numpy as np
+
+    from aegan.checkpoint import atomic_write
     from aegan.train import open_run
 
     if args.n <= 0:
@@ -238,6 +236,13 @@ def cmd_methods() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from aegan.checkpoint import CheckpointError, StorageError
+    from aegan.data import MissingDataset
+    from aegan.metrics.classifier import WeightsError
+    from aegan.registry import UnknownName
+    from aegan.runlock import RunBusy
+    from aegan.runlog import DivergenceError
+
     args, rest = _parser().parse_known_args(argv)
     try:
         overrides = parse_overrides(rest)

@@ -8,7 +8,6 @@ picks up where it stopped.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import itertools
 import json
 import math
@@ -18,7 +17,6 @@ import random
 import signal
 import sys
 import threading
-import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +27,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from aegan.checkpoint import atomic_write_json, atomic_write_text
+from aegan.orphans import die_with_parent
 from aegan.config import ConfigError, apply_overrides, build_config, read_yaml
 from aegan.costs import Cost
 
@@ -345,27 +344,6 @@ def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[s
         pool.shutdown()
     bar.close()
     return [results[i] for i in range(len(jobs))]
-
-
-def die_with_parent(parent_pid: int) -> None:
-    """A worker's initialiser: end this worker when the comparing process dies, however it
-    dies (kill -9 included), so that no orphan keeps training. Linux: the kernel signals the
-    worker (prctl PR_SET_PDEATHSIG); elsewhere, and as a backstop, a thread polls the parent."""
-    if sys.platform.startswith("linux"):
-        try:
-            libc = ctypes.CDLL(None, use_errno=True)
-            libc.prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
-        except (OSError, AttributeError):
-            pass
-
-    def watch() -> None:
-        while os.getppid() == parent_pid:
-            time.sleep(0.5)
-        os._exit(1)
-
-    if os.getppid() != parent_pid:  # the parent died before the signal was armed
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True, name="die-with-parent").start()
 
 
 @contextlib.contextmanager
