@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 import yaml
 
 from aegan.cli import main
@@ -132,14 +133,9 @@ def test_a_label_outside_the_cost_table_is_of_unknown_cost(tmp_path, capsys, mon
     assert lines[-2].endswith("2 of unknown cost") and lines[-1].endswith("+ the jobs of unknown cost")
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_a_config_nsgan_cannot_run_on_here_is_of_unknown_cost_not_an_error(tmp_path, capsys):
     """A dry run on a machine without the config's device (or data) still prints the plan."""
-    import torch
-
-    if torch.cuda.is_available():
-        import pytest as _pytest
-
-        _pytest.skip("needs a machine without CUDA")
     config = _config(tmp_path)
     assert main(["compare", config, *ARGS, "--out", str(tmp_path / "o"), "--dry-run", "--train.device=cuda"]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
