@@ -94,3 +94,13 @@ def test_the_report_of_a_records_directory_marks_published_rows_and_needs_no_run
     assert "No sample figures" in _section(html, "Samples")
     assert len(_pngs(html)) == 1  # the curves, drawn from the records' series
     assert "non-finite value at step 1" in _section(html, "Diverged runs")
+
+
+def test_worst_seed_follows_the_metric_direction():
+    from aegan.report import worst_seed
+
+    seeds = [{"seed": 0, "status": "ok", "primary": 30.0}, {"seed": 1, "status": "ok", "primary": 50.0},
+             {"seed": 2, "status": "diverged", "primary": None}]
+    assert worst_seed(seeds, "fid/fid")["seed"] == 1  # a higher FID is worse
+    assert worst_seed(seeds, "mixture/high_quality")["seed"] == 0  # a lower share is worse
+    assert worst_seed(seeds[2:], "fid/fid") is None

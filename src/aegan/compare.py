@@ -43,6 +43,7 @@ COLUMNS = {
     "fid": (("FID", "fid/fid", 2), ("KID", "fid/kid", 4)),
     "ms_ssim": (("MS-SSIM", "ms_ssim/ms_ssim", 3), ("MS-SSIM real", "ms_ssim/ms_ssim_real", 3)),
 }
+LOWER_IS_BETTER = frozenset({"fid/fid", "fid/kid", "mixture/kl", "mnist_modes/kl"})  # the worst seed is the highest
 MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
 
 

@@ -146,6 +146,16 @@ def _primary(columns: list[tuple]) -> tuple | None:
     return next((c for c in columns if c[3:] == ("min",)), columns[0] if columns else None)
 
 
+def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, Any] | None:
+    """The finished seed with the worst value of ``metric`` (the highest FID/KID/KL, else the lowest)."""
+    from aegan.compare import LOWER_IS_BETTER
+
+    ok = [s for s in per_seed if s["status"] == "ok" and isinstance(s["primary"], (int, float))]
+    if not ok:
+        return None
+    return (max if metric in LOWER_IS_BETTER else min)(ok, key=lambda s: s["primary"])
+
+
 def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[str, Any]:
     """Everything the template shows for one table."""
     from aegan.compare import _all_modes, _cell, columns_for
@@ -174,8 +184,7 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
                 "machine": record["environment"]["machine"].get("hostname"),
                 "device": record["environment"].get("device"), "created": record.get("created"),
             })
-        ok = [s for s in per_seed if s["status"] == "ok" and isinstance(s["primary"], (int, float))]
-        worst = min(ok, key=lambda s: s["primary"]) if ok else None
+        worst = worst_seed(per_seed, primary[1] if primary else None)
         full = [_all_modes(r) for r in runs if not r.get("diverged")]
         rows.append({"label": label, "seeds": len(per_seed), "cells": cells, "per_seed": per_seed,
                      "diverged": sum(s["status"] != "ok" for s in per_seed),
