@@ -104,7 +104,37 @@ def machine() -> str:
             f"{device}, torch {torch.__version__}")
 
 
-def table(name: str, scale: str, jobs, results, wall: float, workers: int) -> str:
+def real_data_metrics(job) -> dict[str, float]:
+    """FID and KID of ``eval.n_samples`` held-out real images (the dataset's held-out split, e.g.
+    test) against the same reference statistics the runs were scored on: the value a perfect
+    generator would get at this n (FID is biased upwards at small n; KID is not)."""
+    from aegan.data import build_dataset
+    from aegan.metrics.fid import FIDParams, frechet_from_stats, kernel_inception_distance
+    from aegan.metrics.fid_stats import reference_stats
+    from aegan.metrics.inception import default_device
+
+    import torch
+
+    torch.set_num_threads(1)  # as the runs (aegan compare: one torch thread per job)
+    cfg = job.config()
+    p = FIDParams.model_validate(cfg.eval.params.get("fid", {}))
+    data = build_dataset(cfg.data.name, cfg.data.params, 0, "cpu")
+    device = default_device(p.device)
+    held_split = getattr(cfg.data.params, "held_out_split", None) or "test"
+    n = p.n_samples or cfg.eval.n_samples
+    held, _, _, _ = reference_stats(data, held_split, n, cfg.eval.seed, p.weights, p.batch_size, device,
+                                    p.cache_dir, p.cache, False)
+    ref, _, _, _ = reference_stats(data, p.real_split, p.n_real or n, cfg.eval.seed + 1, p.weights, p.batch_size,
+                                   device, p.cache_dir, p.cache, False)
+    kid, _ = kernel_inception_distance(held.features.double(), ref.features.double(), p.kid_subsets,
+                                       p.kid_subset_size, cfg.eval.seed)
+    return {"fid/fid": frechet_from_stats(held.mu, held.sigma, ref.mu, ref.sigma), "fid/kid": kid,
+            "n": float(n), "split": held_split}
+
+
+def table(name: str, scale: str, jobs, results, wall: float, workers: int, real: dict | None = None) -> str:
+    from aegan.compare import parse_row_label
+
     spec = TABLES[name]
     by_row: dict[str, list[tuple[Any, dict]]] = {}
     for job, res in zip(jobs, results):
@@ -131,6 +161,10 @@ def table(name: str, scale: str, jobs, results, wall: float, workers: int) -> st
               f"- data protocol: `{json.dumps(first.get('protocol'), sort_keys=True)}`", ""]
     head = ["method", *[c[1] for c in columns], "seeds", "ms/step"]
     lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    if real:
+        lines.append("| " + " | ".join([f"real data ({real['n']:.0f} {real['split']} images, the floor at this n)",
+                                        *[_fmt(real.get(key), fmt) if key in real else "" for key, _, fmt in columns],
+                                        "-", "-"]) + " |")
     for row, runs in by_row.items():
         metrics = [r.get("metrics", {}) for _, r in runs]
         diverged = [r for _, r in runs if r.get("diverged")]
@@ -139,8 +173,9 @@ def table(name: str, scale: str, jobs, results, wall: float, workers: int) -> st
         seeds = f"{len(runs)}" + (f" ({len(diverged)} diverged)" if diverged else "")
         lines.append("| " + " | ".join([row, *cells, seeds, _fmt(float(ms), ".1f")]) + " |")
     refs = load_references(spec["references"])
-    for entry in refs:
-        if entry["method"] not in by_row and entry["method"] != "-" and name != "fashion_standin":
+    ours = {parse_row_label(row)[0] for row in by_row}
+    for entry in refs:  # the paper's rows of the methods in the table (grid points or not), and "-" rows
+        if parse_row_label(entry["method"])[0] not in ours and entry["method"] != "-" and name != "fashion_standin":
             continue
         cells = []
         for key, _, fmt in columns:
@@ -181,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="as aegan compare --grid (celeba_mdgan: --grid model.latent_dim=[100,200])")
     p.add_argument("--out", default="results/natural_images")
     p.add_argument("--list", action="store_true", help="print the plan and stop")
+    p.add_argument("--real-row", action="store_true",
+                   help="add FID/KID of eval.n_samples held-out real images (their Inception features are cached)")
     args, rest = p.parse_known_args(argv)
     overrides = parse_overrides(rest)
     spec = TABLES[args.table]
@@ -198,7 +235,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     started = time.perf_counter()
     results = run_all(jobs, args.workers)
-    text = table(args.table, args.scale, jobs, results, time.perf_counter() - started, args.workers)
+    real = real_data_metrics(jobs[0]) if args.real_row else None
+    text = table(args.table, args.scale, jobs, results, time.perf_counter() - started, args.workers, real)
     atomic_write_text(Path(args.out) / f"{args.table}_{args.scale}.md", text)
     atomic_write_json(Path(args.out) / f"{args.table}_{args.scale}.json",
                       [{"config": j.config_path, "row": j.row, "run_dir": j.run_dir, **r} for j, r in zip(jobs, results)])
