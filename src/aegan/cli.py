@@ -173,6 +173,8 @@ def cmd_compare(args, overrides) -> int:
             for message in append_records([Path(jobs[args.job_index].run_dir)], args.records):
                 print(f"aegan: {message}", file=sys.stderr)
         if result.get("diverged"):  # diverged earlier: its record says why
+            from aegan.runlog import DivergenceError
+
             raise DivergenceError(f"job {args.job_index} ({jobs[args.job_index].run_dir}): {result['diverged']}")
         print(f"job {args.job_index} done: {jobs[args.job_index].run_dir}")
         return 0
