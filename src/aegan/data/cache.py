@@ -38,14 +38,20 @@ from aegan.checkpoint import atomic_write, atomic_write_json, storage_error
 FORMAT = 1
 
 
-def cache_root(cache_dir: str | None = None) -> Path:
-    """Where decoded datasets live (see the module docstring)."""
+def user_cache(kind: str, cache_dir: str | None = None) -> Path:
+    """aegan's cache folder for ``kind`` ("datasets", "fid_stats"): ``cache_dir`` if given, else
+    ``$AEGAN_CACHE/<kind>``, else ``$XDG_CACHE_HOME/aegan/<kind>`` (``~/.cache`` by default)."""
     if cache_dir:
         return Path(cache_dir).expanduser()
     if os.environ.get("AEGAN_CACHE"):
-        return Path(os.environ["AEGAN_CACHE"]).expanduser() / "datasets"
+        return Path(os.environ["AEGAN_CACHE"]).expanduser() / kind
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "aegan" / "datasets"
+    return Path(base) / "aegan" / kind
+
+
+def cache_root(cache_dir: str | None = None) -> Path:
+    """Where decoded datasets live (see the module docstring)."""
+    return user_cache("datasets", cache_dir)
 
 
 def file_entries(paths: Iterable[Path], root: Path) -> list[list[Any]]:

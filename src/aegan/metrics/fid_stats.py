@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import re
 import sys
 import zipfile
@@ -32,6 +31,7 @@ import torch
 from torch import Tensor
 
 from aegan.checkpoint import atomic_write
+from aegan.data.cache import user_cache
 from aegan.metrics.inception import FeatureStats, feature_weights, load_feature_net, stream_stats
 
 FORMAT = 1
@@ -40,12 +40,7 @@ REAL_BLOCK = 10_000  # images drawn per dataset.sample call
 
 def cache_root(cache_dir: str | None = None) -> Path:
     """Where reference statistics live (see the module docstring)."""
-    if cache_dir:
-        return Path(cache_dir).expanduser()
-    if os.environ.get("AEGAN_CACHE"):
-        return Path(os.environ["AEGAN_CACHE"]).expanduser() / "fid_stats"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "aegan" / "fid_stats"
+    return user_cache("fid_stats", cache_dir)
 
 
 def reference_split(dataset, split: str | None) -> str:
