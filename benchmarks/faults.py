@@ -88,13 +88,11 @@ import fault_cases  # noqa: E402
 from aegan.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
+# the fuzz set's 2-step base config, long enough for kills to land in training
 TINY: dict[str, Any] = {
-    "method": {"name": "nsgan"},
-    "data": {"name": "ring8"},
-    "model": {"family": "mlp", "latent_dim": 2, "hidden": 16, "depth": 2},
-    "train": {"steps": 400, "batch_size": 32, "lr": 1e-3, "seed": 0, "device": "cpu", "log_every": 10,
-              "checkpoint_every": 20, "snapshots": 2, "tensorboard": False, "threads": 1},
-    "eval": {"metrics": ["mixture"], "n_samples": 200},
+    **fault_cases.BASE,
+    "train": {**fault_cases.BASE["train"], "steps": 400, "log_every": 10, "checkpoint_every": 20, "snapshots": 2},
+    "eval": {**fault_cases.BASE["eval"], "n_samples": 200},
 }
 # checkpoint entries not compared: the wall time, and Python's `random` state (aegan never seeds it and
 # training never draws from it, so it differs between any two runs of one config)
