@@ -104,3 +104,21 @@ def test_worst_seed_follows_the_metric_direction():
     assert worst_seed(seeds, "fid/fid")["seed"] == 1  # a higher FID is worse
     assert worst_seed(seeds, "mixture/high_quality")["seed"] == 0  # a lower share is worse
     assert worst_seed(seeds[2:], "fid/fid") is None
+
+
+def test_a_grid_comparison_gets_the_distribution_over_settings(tmp_path):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({**TINY, "data": {"name": "ring8", "std": 0.3}}))
+    out = tmp_path / "out"
+    assert main(["compare", str(config), "--methods", "nsgan,lsgan", "--seeds", "1", "--workers", "1", "--no-progress",
+                 "--grid", "train.lr=[1e-3,2e-3]", "--out", str(out)]) == 0
+    assert main(["report", str(out)]) == 0
+    grid = _section((out / "report.html").read_text(), "Over the grid")
+    assert "001 Fig. 3" in grid and len(_pngs(grid)) == 1
+    assert _pngs(grid)[0].startswith(b"\x89PNG")
+
+
+def test_a_plain_comparison_has_no_grid_section(compared):
+    out, _ = compared
+    assert main(["report", str(out)]) == 0
+    assert "<h3>Over the grid</h3>" not in (out / "report.html").read_text()

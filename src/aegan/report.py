@@ -118,6 +118,34 @@ def curves_figure(table: Table) -> str | None:
     return _figure_uri(fig)
 
 
+def grid_figure(table: Table, metric: tuple | None) -> str | None:
+    """For a grid comparison (rows ``method[key=value,...]``): the distribution of ``metric`` over
+    the grid's settings and seeds, a histogram per method on shared bins (001 Fig. 3's view); a
+    data URI, or None when no row is a grid point."""
+    from aegan.compare import parse_row_label
+
+    values: dict[str, list[float]] = {}
+    for _, record in table.records:
+        method, point = parse_row_label(record["label"])
+        value = record["metrics"].get(metric[1]) if metric else None
+        if point and record["status"] == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
+            values.setdefault(method, []).append(float(value))
+    if not values:
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3))
+    low, high = min(map(min, values.values())), max(map(max, values.values()))
+    bins = np.linspace(low, high if high > low else low + 1, 21)
+    for i, (method, vals) in enumerate(values.items()):
+        ax.hist(vals, bins=bins, alpha=0.5, color=f"C{i % 10}", label=f"{method} ({len(vals)} runs)")
+    ax.set_xlabel(metric[0], fontsize=8)
+    ax.set_ylabel("settings x seeds", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.legend(fontsize=8, frameon=False)
+    fig.tight_layout()
+    return _figure_uri(fig)
+
+
 def _run_dir(path: Path, record: dict[str, Any]) -> Path | None:
     """Where a record's run directory is on this machine: beside the record (a compare --out
     directory), else the path it recorded (relative to the working directory); None if gone."""
@@ -203,6 +231,7 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
             "references": [cells[:1] + cells[2:] for cells in reference_cells(table, columns)],
             "reference_notes": [f"{r['label']}: {'; '.join(r['notes'])}" for r in table.references if r["notes"]],
             "header": header_context(table), "curves": curves_figure(table), "samples_figure": figure,
+            "grid": grid_figure(table, primary),
             "diverged": diverged, "warnings": warnings, "refused": table.refused, "notes": table.notes,
             "protocol_hash": table.protocol_hash}
 
