@@ -271,12 +271,7 @@ class ConvGenerator(nn.Module):
 
 class ConvFactory(NetFactory):
     config: ConvConfig
-
-    def __init__(self, config: ConvConfig, data_shape: tuple[int, ...]):
-        super().__init__(config, data_shape)
-        if len(self.data_shape) != 3:
-            raise ValueError(f"model family conv/dcgan needs image data (C, H, W), got shape {self.data_shape}; "
-                             "use family mlp for vectors")
+    image_family = "conv/dcgan"
 
     def generator(self, latent_dim: int | None = None) -> nn.Module:
         return ConvGenerator(self.data_shape, self.config, latent_dim or self.config.latent_dim)

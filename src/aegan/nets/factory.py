@@ -26,11 +26,15 @@ class NetFactory:
     """
 
     critic_batchnorm: bool = True
+    image_family: str | None = None  # an image family's name: its nets need (C, H, W) data
 
     def __init__(self, config: ModelConfig, data_shape: tuple[int, ...]):
         self.config = config
         self.data_shape = tuple(data_shape)
         self.latent_dim = config.latent_dim
+        if self.image_family and len(self.data_shape) != 3:
+            raise ValueError(f"model family {self.image_family} needs image data (C, H, W), got shape "
+                             f"{self.data_shape}; use family mlp for vectors")
 
     def for_method(self, method) -> NetFactory:
         """This factory as ``method`` needs it: a copy that builds discriminators without

@@ -222,12 +222,10 @@ class ResNetGenerator(nn.Module):
 
 class ResNetFactory(NetFactory):
     config: ResNetConfig
+    image_family = "resnet"
 
     def __init__(self, config: ResNetConfig, data_shape: tuple[int, ...]):
         super().__init__(config, data_shape)
-        if len(self.data_shape) != 3:
-            raise ValueError(f"model family resnet needs image data (C, H, W), got shape {self.data_shape}; "
-                             "use family mlp for vectors")
         _, h, w = self.data_shape
         self.up_blocks = config.up_blocks or default_up_blocks(h, w)
         if self.up_blocks < 1 or h % 2**self.up_blocks or w % 2**self.up_blocks:
