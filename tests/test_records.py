@@ -167,3 +167,31 @@ def test_unreadable_records_are_reported_and_nothing_is_unpickled(tmp_path):
     text, messages = tables_markdown([records])
     assert "| nsgan | 1 |" in text
     assert [m for m in messages if "seed9-broken.json: not a readable aegan record" in m]
+
+
+def test_an_interrupted_comparison_keeps_the_records_of_its_finished_runs(tmp_path, monkeypatch):
+    import aegan.compare as compare_module
+
+    real, calls = compare_module.run_or_note_divergence, []
+
+    def interrupted_after_the_first(job):
+        calls.append(job.row)
+        if len(calls) > 1:
+            raise KeyboardInterrupt("the scheduler's time is up")
+        return real(job)
+
+    monkeypatch.setattr(compare_module, "run_or_note_divergence", interrupted_after_the_first)
+    records = tmp_path / "records"
+    assert _compare(_config(tmp_path), tmp_path / "out", "--methods", "nsgan,gan", "--seeds", "1", "--records",
+                    str(records)) == 130
+    assert [p.parent.name for p in records.glob("tiny/*/*.json")] == ["nsgan"]
+    assert json.loads((records / "tiny" / "protocol.json").read_text())["rows"] == ["nsgan"]
+
+
+def test_rows_arriving_out_of_order_keep_the_plans_order():
+    from aegan.tables import insert_row
+
+    order, rows = ["nsgan", "reg_gan", "mdgan", "vlgan"], ["other"]
+    for label in ("vlgan", "nsgan", "mdgan", "other", "reg_gan", "extra"):  # as runs finish on two workers
+        insert_row(rows, label, order)
+    assert rows == ["other", "nsgan", "reg_gan", "mdgan", "vlgan", "extra"]

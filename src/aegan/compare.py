@@ -20,7 +20,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 import yaml
@@ -321,13 +321,22 @@ def describe_plan(jobs: list[Job], workers: int, estimate: bool = False) -> str:
     return "\n".join(lines)
 
 
-def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[str, Any]]:
+def run_all(jobs: list[Job], workers: int, progress: bool = True,
+            on_done: Callable[[Job], None] | None = None) -> list[dict[str, Any]]:
+    """Run the jobs (``workers`` processes), each job's result in plan order; ``on_done(job)`` is
+    called in this process as each job ends, so what it keeps survives an interrupted plan."""
     results: dict[int, dict[str, Any]] = {}  # by position: a job's overrides may hold lists (unhashable)
     bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=None if progress else True)
+
+    def finished(i: int, result: dict[str, Any]) -> None:
+        results[i] = result
+        if on_done is not None:
+            on_done(jobs[i])
+        bar.update()
+
     if workers <= 1:
         for i, job in enumerate(jobs):
-            results[i] = run_or_note_divergence(job)
-            bar.update()
+            finished(i, run_or_note_divergence(job))
     else:
         pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent,
                                    initargs=(os.getpid(),))
@@ -335,8 +344,7 @@ def run_all(jobs: list[Job], workers: int, progress: bool = True) -> list[dict[s
             with _interrupt_on_sigterm():
                 futures = {pool.submit(run_or_note_divergence, job): i for i, job in enumerate(jobs)}
                 for future in as_completed(futures):
-                    results[futures[future]] = future.result()
-                    bar.update()
+                    finished(futures[future], future.result())
         except BaseException:
             for child in mp.active_children():  # end the workers now rather than after their runs
                 child.kill()
@@ -469,14 +477,22 @@ def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path,
             overrides: dict[str, Any] | None = None, progress: bool = True,
             points: list[tuple[tuple[str, Any], ...]] | None = None, records: str | Path | None = None) -> str:
     """Run the plan, write results.md/results.json and the figures; with ``records``, also
-    append the runs' records to that records directory (refused up front if its protocol differs)."""
+    append each run's record to that records directory as the run ends (refused up front if
+    its protocol differs), so an interrupted plan keeps the records of its finished runs."""
     out = Path(out)
     jobs = plan(configs, methods, seeds, out, overrides or {}, points)
+    on_done = None
     if records is not None:
         from aegan.tables import append_records, check_plan_protocol
 
         check_plan_protocol(jobs, records)
-    results = run_all(jobs, workers, progress)
+        row_order = list(dict.fromkeys(j.row for j in jobs))
+
+        def on_done(job: Job) -> None:
+            for message in append_records([Path(job.run_dir)], records, row_order):
+                print(f"aegan: {message}", file=sys.stderr)
+
+    results = run_all(jobs, workers, progress, on_done)
     text = table(jobs, results)
     atomic_write_text(out / "results.md", text)
     # one record per run (not aggregated): each seed's value of every metric is kept, under
@@ -484,7 +500,4 @@ def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path,
     atomic_write_json(out / "results.json", [{"config": j.config_path, "label": j.row, "run_dir": j.run_dir, **r}
                                              for j, r in zip(jobs, results)])
     figure(jobs, out)
-    if records is not None:
-        for message in append_records([Path(j.run_dir) for j in jobs], records):
-            print(f"aegan: {message}", file=sys.stderr)
     return text

@@ -250,9 +250,29 @@ def check_plan_protocol(jobs: list[Any], records_dir: str | Path) -> None:
                               "give another --records directory, or the same settings")
 
 
-def append_records(run_dirs: list[Path], records_dir: str | Path) -> list[str]:
+def insert_row(rows: list[str], label: str, order: list[str]) -> None:
+    """Add ``label`` to a table's ``rows`` in place: after the last row that comes before it
+    in ``order`` (a plan's rows), so rows arriving in any order keep the plan's; else at the end."""
+    if label in rows:
+        return
+    if label in order:
+        before = set(order[:order.index(label)])
+        after = set(order[order.index(label) + 1:])
+        preceding = [i for i, row in enumerate(rows) if row in before]
+        following = [i for i, row in enumerate(rows) if row in after]
+        if preceding:
+            rows.insert(preceding[-1] + 1, label)
+            return
+        if following:
+            rows.insert(following[0], label)
+            return
+    rows.append(label)
+
+
+def append_records(run_dirs: list[Path], records_dir: str | Path, row_order: list[str] | None = None) -> list[str]:
     """Copy the runs' record.json into the records directory (atomic writes), writing each
-    benchmark's protocol.json from its first record; returns messages for runs without a record."""
+    benchmark's protocol.json from its first record and adding new rows in ``row_order`` (the
+    plan's rows; default: the order of ``run_dirs``); returns messages for runs without a record."""
     records_dir = Path(records_dir)
     messages = []
     protocols = _stored_protocols([records_dir])
@@ -271,8 +291,7 @@ def append_records(run_dirs: list[Path], records_dir: str | Path) -> list[str]:
         if stored["protocol_hash"] != record["protocol_hash"]:
             raise ConfigError(f"--records {records_dir}: {run_dir}'s protocol is not its table's "
                               f"({protocol_difference(stored['protocol'], rec.protocol_of(record['config'], record['point']))})")
-        if record["label"] not in stored.setdefault("rows", []):
-            stored["rows"].append(record["label"])
+        insert_row(stored.setdefault("rows", []), record["label"], row_order or [])
         rec.write_record(records_dir / rec.record_name(record), record)
     for bench, stored in protocols.items():
         atomic_write_json(records_dir / bench / rec.PROTOCOL_FILE, stored)
