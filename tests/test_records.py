@@ -195,3 +195,33 @@ def test_rows_arriving_out_of_order_keep_the_plans_order():
     for label in ("vlgan", "nsgan", "mdgan", "other", "reg_gan", "extra"):  # as runs finish on two workers
         insert_row(rows, label, order)
     assert rows == ["other", "nsgan", "reg_gan", "mdgan", "vlgan", "extra"]
+
+
+def test_update_regenerates_the_marked_blocks_of_a_readme_and_keeps_the_rest(tmp_path, capsys):
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "out", "--methods", "nsgan", "--seeds", "1", "--records", str(records)) == 0
+    readme = tmp_path / "README.md"
+    before, after = "# title\n\nwritten by hand\n\n", "\n\nmore by hand <!-- not a block -->\n"
+    readme.write_text(before + "<!-- aegan tables records -->\nold numbers\n<!-- /aegan tables -->" + after)
+    assert main(["tables", "--update", str(readme), "--check"]) == 1  # stale: nothing written
+    assert "old numbers" in readme.read_text()
+    assert main(["tables", "--update", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith(before) and text.endswith(after) and "old numbers" not in text
+    assert tables_markdown([records])[0].strip() in text and "| nsgan | 1 |" in text
+    assert main(["tables", "--update", str(readme), "--check"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    readme.write_text("no block here\n")
+    assert main(["tables", "--update", str(readme)]) == 2
+    assert "no '<!-- aegan tables DIR -->'" in capsys.readouterr().err
+
+
+def test_the_readmes_tables_are_the_committed_records_tables():
+    """A fresh clone regenerates its README's result tables from benchmarks/results alone."""
+    from pathlib import Path
+
+    from aegan.tables import update_blocks
+
+    readme = Path(__file__).resolve().parent.parent / "README.md"
+    stale, _ = update_blocks(readme, check=True)
+    assert stale == [], f"README tables differ from their records: run `aegan tables --update README.md` ({stale})"

@@ -55,8 +55,11 @@ def _parser() -> argparse.ArgumentParser:
                    help="also copy each run's record.json into this records directory (e.g. benchmarks/results/NAME)")
 
     tb = sub.add_parser("tables", help="markdown result tables from run records alone (records dirs or compare --out dirs)")
-    tb.add_argument("dirs", nargs="+", help="directories holding records; several merge into one table per benchmark")
+    tb.add_argument("dirs", nargs="*", help="directories holding records; several merge into one table per benchmark")
     tb.add_argument("--out", help="write the tables to this markdown file (default: print them)")
+    tb.add_argument("--update", metavar="FILE", help="regenerate every '<!-- aegan tables DIR... -->' ... "
+                                                     "'<!-- /aegan tables -->' block of FILE (e.g. README.md) instead")
+    tb.add_argument("--check", action="store_true", help="with --update: write nothing, exit 1 if a block is stale")
     tb.add_argument("--references", action="append", default=[], metavar="FILE",
                     help="published rows (YAML, the format of benchmarks/references.yaml); a records dir's own "
                          "references.yaml comes first")
@@ -186,8 +189,20 @@ def cmd_compare(args, overrides) -> int:
 
 def cmd_tables(args) -> int:
     from aegan.checkpoint import atomic_write_text
-    from aegan.tables import tables_markdown
+    from aegan.tables import tables_markdown, update_blocks
 
+    if args.update:
+        if args.dirs or args.out:
+            raise ConfigError("aegan tables --update FILE takes its directories from FILE's blocks: "
+                              "give either --update or directories (with --out)")
+        stale, messages = update_blocks(args.update, check=args.check)
+        for message in messages:
+            print(f"aegan: {message}", file=sys.stderr)
+        verb = "out of date" if args.check else "regenerated"
+        print("\n".join(f"{args.update}: {verb}: aegan tables {s}" for s in stale) or f"{args.update}: up to date")
+        return 1 if stale and args.check else 0
+    if not args.dirs:
+        raise ConfigError("aegan tables: give records directories, or --update FILE")
     text, messages = tables_markdown(args.dirs, args.references)
     for message in messages:
         print(f"aegan: {message}", file=sys.stderr)

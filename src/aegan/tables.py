@@ -11,6 +11,8 @@ with a message naming the keys that differ, never mixed in.
 from __future__ import annotations
 
 import json
+import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable
@@ -18,7 +20,7 @@ from typing import Any, Iterable
 import yaml
 
 from aegan import records as rec
-from aegan.checkpoint import atomic_write_json
+from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.config import ConfigError
 
 
@@ -296,3 +298,56 @@ def append_records(run_dirs: list[Path], records_dir: str | Path, row_order: lis
     for bench, stored in protocols.items():
         atomic_write_json(records_dir / bench / rec.PROTOCOL_FILE, stored)
     return messages
+
+
+# -- generated blocks in markdown files (the README's tables) -------------------------------------
+BLOCK = re.compile(r"(?P<open><!-- aegan tables (?P<args>[^\n]*?) -->\n)(?P<body>.*?)(?P<close><!-- /aegan tables -->)",
+                   re.DOTALL)
+
+
+def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], list[str]]:
+    """Regenerate every block of ``path`` between ``<!-- aegan tables DIR... [--references FILE] -->``
+    and ``<!-- /aegan tables -->`` from the records it names (paths relative to the file's
+    folder); the rest of the file is kept byte for byte. Returns (the blocks' argument strings
+    whose text changed, messages); with ``check`` nothing is written."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"--update {path}: no such file")
+    text = path.read_text()
+    if not BLOCK.search(text):
+        raise ConfigError(f"--update {path}: no '<!-- aegan tables DIR -->' ... '<!-- /aegan tables -->' block; "
+                          "add one where the tables belong")
+    changed: list[str] = []
+    messages: list[str] = []
+
+    def regenerate(match: re.Match) -> str:
+        dirs, references = _block_arguments(match["args"], path)
+        body, problems = tables_markdown([path.parent / d for d in dirs], [path.parent / r for r in references])
+        messages.extend(problems)
+        body = "\n" + body.strip() + "\n\n"
+        if body != match["body"]:
+            changed.append(match["args"])
+        return match["open"] + body + match["close"]
+
+    new = BLOCK.sub(regenerate, text)
+    if changed and not check:
+        atomic_write_text(path, new)
+    return changed, messages
+
+
+def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str]]:
+    """"DIR [DIR...] [--references FILE]..." of a block's opening marker -> (dirs, reference files)."""
+    words = shlex.split(args)
+    dirs, references = [], []
+    while words:
+        word = words.pop(0)
+        if word == "--references" and words:
+            references.append(words.pop(0))
+        elif word.startswith("-"):
+            raise ConfigError(f"{path}: block '<!-- aegan tables {args} -->': unknown option {word} "
+                              "(a block takes records directories and --references FILE)")
+        else:
+            dirs.append(word)
+    if not dirs:
+        raise ConfigError(f"{path}: block '<!-- aegan tables {args} -->' names no records directory")
+    return dirs, references
