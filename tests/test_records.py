@@ -225,3 +225,25 @@ def test_the_readmes_tables_are_the_committed_records_tables():
     readme = Path(__file__).resolve().parent.parent / "README.md"
     stale, _ = update_blocks(readme, check=True)
     assert stale == [], f"README tables differ from their records: run `aegan tables --update README.md` ({stale})"
+
+
+def test_appends_to_one_records_directory_wait_for_each_other(tmp_path):
+    """Array tasks append at the same time: each read-modify-write of protocol.json holds a lock."""
+    import fcntl
+    import threading
+
+    from aegan.tables import LOCK_FILE, append_records
+
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "out", "--methods", "nsgan,gan", "--seeds", "1", "--job-index", "0") == 0
+    records.mkdir()
+    with open(records / LOCK_FILE, "a") as other_task:
+        fcntl.flock(other_task, fcntl.LOCK_EX)
+        appender = threading.Thread(target=append_records, args=([tmp_path / "out" / "tiny" / "nsgan" / "seed0"],
+                                                                 records))
+        appender.start()
+        appender.join(timeout=0.5)
+        assert appender.is_alive() and not list(records.glob("tiny/*/*.json"))  # waits for the other task
+        fcntl.flock(other_task, fcntl.LOCK_UN)
+    appender.join(timeout=10)
+    assert not appender.is_alive() and [p.parent.name for p in records.glob("tiny/*/*.json")] == ["nsgan"]

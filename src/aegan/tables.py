@@ -10,6 +10,8 @@ with a message naming the keys that differ, never mixed in.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import re
 import shlex
@@ -276,6 +278,26 @@ def append_records(run_dirs: list[Path], records_dir: str | Path, row_order: lis
     benchmark's protocol.json from its first record and adding new rows in ``row_order`` (the
     plan's rows; default: the order of ``run_dirs``); returns messages for runs without a record."""
     records_dir = Path(records_dir)
+    records_dir.mkdir(parents=True, exist_ok=True)
+    with _locked(records_dir / LOCK_FILE):  # array tasks of a cluster may append at the same time
+        return _append_locked(run_dirs, records_dir, row_order)
+
+
+LOCK_FILE = ".append.lock"
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """Hold an exclusive flock on ``path`` (created if absent) for the block."""
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _append_locked(run_dirs: list[Path], records_dir: Path, row_order: list[str] | None) -> list[str]:
     messages = []
     protocols = _stored_protocols([records_dir])
     for run_dir in run_dirs:
