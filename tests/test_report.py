@@ -122,3 +122,28 @@ def test_a_plain_comparison_has_no_grid_section(compared):
     out, _ = compared
     assert main(["report", str(out)]) == 0
     assert "<h3>Over the grid</h3>" not in (out / "report.html").read_text()
+
+
+def test_metrics_evaluated_during_training_get_their_curves(tmp_path, compared):
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump({**TINY, "data": {"name": "ring8", "std": 0.3},
+                                      "eval": {**TINY["eval"], "every": 2, "every_n_samples": 100}}))
+    out = tmp_path / "out"
+    assert main(["compare", str(config), "--methods", "nsgan", "--seeds", "2", "--workers", "1", "--no-progress",
+                 "--out", str(out)]) == 0
+    assert main(["report", str(out), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "<h3>Metrics over training</h3>" in html and 'alt="tiny metrics over training"' in html
+    plain = compared[0] / "report.html"  # evaluated at the end only: no such section
+    assert main(["report", str(compared[0]), "--out", str(plain)]) == 0
+    assert "Metrics over training" not in plain.read_text()
+
+
+def test_a_records_metric_series_ends_with_its_final_metrics():
+    from aegan.report import metric_series
+
+    record = {"step": 6, "metrics": {"mixture/modes": 8.0},
+              "eval_history": {"step": [2, 4], "mixture/modes": [3.0, 5.0]}}
+    assert metric_series(record) == {"step": [2, 4, 6], "mixture/modes": [3.0, 5.0, 8.0]}
+    assert metric_series({**record, "eval_history": {"step": []}}) == {"step": []}
+    assert metric_series({"step": 6, "metrics": {}}) == {"step": []}  # an older record: no history

@@ -135,13 +135,20 @@ class EvalConfig(Section):
     # metric name -> its parameters, checked by the metric's own model (``build_config``);
     # holds the keys given, the metric's defaults fill the rest
     params: dict[str, dict[str, Any]] = {}
+    # also evaluate the metrics every this many steps while training (0: only at the end), on
+    # every_n_samples samples (default n_samples): RUN_DIR/eval.jsonl, TensorBoard eval/*, the
+    # record's eval_history and the report's metric-over-training curves; the training is the same
+    every: int = Field(0, ge=0)
+    every_n_samples: int | None = Field(None, gt=0, le=MAX_SAMPLES)
 
     @model_serializer(mode="wrap")
     def _omit_empty_params(self, handler) -> dict[str, Any]:
-        """Leave ``params`` out when empty, so configs saved before it existed still match."""
+        """Leave ``params`` and the periodic evaluation out when unset, so configs saved before
+        they existed still match."""
         out = handler(self)
-        if not self.params:
-            out.pop("params", None)
+        for key, unset in (("params", {}), ("every", 0), ("every_n_samples", None)):
+            if out.get(key, unset) == unset:
+                out.pop(key, None)
         return out
 
 

@@ -38,7 +38,8 @@ REFERENCES_FILE = "references.yaml"  # published reference rows (tables.load_ref
 MAX_POINTS = 200  # the thinned series: at most this many points per scalar
 # train keys that change neither the numbers nor their meaning (where and how a run is logged)
 BOOKKEEPING = {"train": ("seed", "device", "threads", "log_every", "checkpoint_every", "snapshots", "tensorboard",
-                         "tensorboard_every", "compile")}
+                         "tensorboard_every", "compile"),
+               "eval": ("every", "every_n_samples")}  # evaluations during training leave the run as it is
 INCEPTION_METRICS = ("fid", "inception_score", "prdc")
 SERIES_PREFIXES = ("loss/", "grad/", "diag/")
 
@@ -78,7 +79,8 @@ def row_identity(config: dict[str, Any], point: dict[str, Any]) -> str:
     return canonical_hash({"method": config.get("method"), "point": point})
 
 
-def thin_series(rows: list[dict[str, Any]], max_points: int = MAX_POINTS) -> dict[str, list]:
+def thin_series(rows: list[dict[str, Any]], max_points: int = MAX_POINTS,
+                prefixes: tuple[str, ...] = SERIES_PREFIXES) -> dict[str, list]:
     """Bin-mean the logged rows into at most ``max_points`` points per scalar.
 
     Each bin is a run of consecutive steps; its point is the mean of each scalar over the
@@ -87,7 +89,7 @@ def thin_series(rows: list[dict[str, Any]], max_points: int = MAX_POINTS) -> dic
     rows = [r for r in rows if isinstance(r.get("step"), int)]
     if not rows:
         return {"step": []}
-    names = sorted({k for r in rows for k in r if k.startswith(SERIES_PREFIXES)})
+    names = sorted({k for r in rows for k in r if k.startswith(prefixes)})
     n_bins = min(max_points, len(rows))
     edges = [round(i * len(rows) / n_bins) for i in range(n_bins + 1)]
     series: dict[str, list] = {"step": [], **{n: [] for n in names}}
@@ -192,6 +194,9 @@ def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: 
         "wall_seconds": wall_seconds,
         "peak_memory_mb": result.get("peak_memory_mb", meta.get("peak_memory_mb", {})),
         "series": thin_series(read_log(Path(run_dir) / "log.jsonl")),
+        # the metrics during training (eval.every), each a point at its step; the final metrics are above
+        "eval_history": thin_series(read_log(Path(run_dir) / "eval.jsonl"), prefixes=tuple(f"{m}/" for m in
+                                                                                        config["eval"]["metrics"])),
         "environment": environment(device),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "run_dir": str(run_dir),

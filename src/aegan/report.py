@@ -68,9 +68,9 @@ def quantity(series: dict[str, list], pattern: str, combine: str) -> np.ndarray 
         return np.nanmean(np.vstack(columns), axis=0) if len(columns) > 1 else columns[0]
 
 
-def _band(records: list[dict[str, Any]], pattern: str, combine: str):
+def _band(records: list[dict[str, Any]], pattern: str, combine: str, series_of=lambda r: r["series"]):
     """(steps, mean, low, high) over seeds on the longest seed's steps; None without data."""
-    curves = [(r["series"]["step"], quantity(r["series"], pattern, combine)) for r in records]
+    curves = [(series_of(r)["step"], quantity(series_of(r), pattern, combine)) for r in records]
     curves = [(np.asarray(s, float), v) for s, v in curves if v is not None and len(s)]
     if not curves:
         return None
@@ -88,12 +88,35 @@ def curves_figure(table: Table) -> str | None:
     """The training curves of a table: a panel per quantity, a line per row (mean over seeds)
     with a band from the lowest to the highest seed; a data URI, or None without series."""
     rows = table.rows()
-    panels = []
-    for title, pattern, combine, log in QUANTITIES:
-        bands = {label: _band(recs, pattern, combine) for label, recs in rows.items()}
-        bands = {k: v for k, v in bands.items() if v is not None}
-        if bands:
-            panels.append((title, log, bands))
+    return _panels_figure(rows, [(title, log, {label: _band(recs, pattern, combine) for label, recs in rows.items()})
+                                 for title, pattern, combine, log in QUANTITIES])
+
+
+def metric_series(record: dict[str, Any]) -> dict[str, list]:
+    """A record's metrics over training: its eval_history (eval.every) and the final metrics at
+    its last step; only ``{"step": []}`` for a run evaluated at the end alone."""
+    history = record.get("eval_history") or {"step": []}
+    if not history["step"] or not record.get("metrics"):
+        return {"step": []}
+    names = [n for n in history if n != "step"]
+    return {"step": history["step"] + [record["step"]],
+            **{n: history[n] + [record["metrics"].get(n)] for n in names}}
+
+
+def metric_curves_figure(table: Table, columns: list[tuple]) -> str | None:
+    """The table's metrics over training (runs with ``eval.every``): a panel per metric column,
+    a line per row with a band over seeds; a data URI, or None when no run evaluated during training."""
+    rows = table.rows()
+    panels = [(title, False, {label: _band(recs, f"^{re.escape(key)}$", "mean", metric_series)
+                              for label, recs in rows.items()})
+              for title, key, *rest in columns if not rest[1:]]
+    return _panels_figure(rows, panels)
+
+
+def _panels_figure(rows: dict[str, list], panels: list[tuple[str, bool, dict[str, Any]]]) -> str | None:
+    """Curve panels (title, log scale, {row: band}): a line per row, a band over its seeds."""
+    panels = [(title, log, {k: v for k, v in bands.items() if v is not None}) for title, log, bands in panels]
+    panels = [p for p in panels if p[2]]
     if not panels:
         return None
     plt = _pyplot()
@@ -231,6 +254,7 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
             "references": [cells[:1] + cells[2:] for cells in reference_cells(table, columns)],
             "reference_notes": [f"{r['label']}: {'; '.join(r['notes'])}" for r in table.references if r["notes"]],
             "header": header_context(table), "curves": curves_figure(table), "samples_figure": figure,
+            "metric_curves": metric_curves_figure(table, columns),
             "grid": grid_figure(table, primary),
             "diverged": diverged, "warnings": warnings, "refused": table.refused, "notes": table.notes,
             "protocol_hash": table.protocol_hash}

@@ -45,12 +45,7 @@ class ScalarLog:
             self.writer = SummaryWriter(str(Path(run_dir) / "tensorboard"), purge_step=start_step or None)
 
     def _truncate_after(self, step: int) -> None:
-        """On resume, drop lines an interrupted run wrote past its last checkpoint, and a
-        partial last line (a kill or a full disk in the middle of an append)."""
-        if not self.path.exists():
-            return
-        keep = [line for line in self.path.read_text(errors="replace").splitlines() if _step_of(line) <= step]
-        atomic_write_text(self.path, "".join(line + "\n" for line in keep))
+        truncate_after(self.path, step)
 
     def add(self, step: int, names: tuple[str, ...], values: list[torch.Tensor]) -> None:
         """Buffer one step's scalars (0-d tensors); nothing is moved to the host here."""
@@ -91,6 +86,24 @@ class ScalarLog:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def truncate_after(path: Path, step: int) -> None:
+    """On resume, drop the lines of a JSON-lines log that an interrupted run wrote past its last
+    checkpoint, and a partial last line (a kill or a full disk in the middle of an append)."""
+    if not path.exists():
+        return
+    keep = [line for line in path.read_text(errors="replace").splitlines() if _step_of(line) <= step]
+    atomic_write_text(path, "".join(line + "\n" for line in keep))
+
+
+def append_line(path: Path, row: dict) -> None:
+    """Append one JSON line (a storage fault is named as such)."""
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps(row) + "\n")
+    except OSError as err:
+        raise storage_error(path, err) from err
 
 
 def _step_of(line: str) -> float:

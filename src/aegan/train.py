@@ -34,7 +34,7 @@ from aegan.nets import build_factory
 from aegan.noise import add_instance_noise, linear_anneal
 from aegan.monitor import Monitor
 from aegan.runlock import run_lock
-from aegan.runlog import DivergenceError, NullLog, ScalarLog
+from aegan.runlog import DivergenceError, NullLog, ScalarLog, append_line, truncate_after
 
 
 class RunPaths:
@@ -48,6 +48,7 @@ class RunPaths:
         self.metrics = self.root / "metrics.json"
         self.record = self.root / "record.json"
         self.log = self.root / "log.jsonl"
+        self.eval_log = self.root / "eval.jsonl"
         self.figure = self.root / "samples.png"
 
 
@@ -405,6 +406,9 @@ class Trainer:
         log = ScalarLog(self.paths.root, cfg.tensorboard, self.step, cfg.tensorboard_every) if main else NullLog()
         self.monitor = self._replayed_monitor() if main else None
         snaps = snapshot_steps(cfg.steps, cfg.snapshots)
+        every = self.config.eval.every if self.config.eval.metrics else 0
+        if main:
+            truncate_after(self.paths.eval_log, self.step)
         bar = tqdm(total=cfg.steps, initial=self.step, disable=None if progress and main else True,
                    desc=self.config.method.name, unit="step", dynamic_ncols=True)
         self.nets.train()
@@ -423,6 +427,8 @@ class Trainer:
                 self.train_seconds += time.perf_counter() - started
                 if main and self.step in snaps:
                     self.save_snapshot()
+                if main and every and self.step % every == 0 and self.step < cfg.steps:
+                    self.evaluate_during(log)
                 if checkpoint_due:
                     self.save()  # every rank: the checkpoint gathers each rank's RNG state
         finally:
@@ -496,6 +502,24 @@ class Trainer:
                 if step in snapshots:
                     monitor.observe_snapshot(step, np.load(snapshots[step]), quiet=True)
         return monitor
+
+    def evaluate_during(self, log: ScalarLog | NullLog) -> dict[str, float]:
+        """The metrics at this step of training (``eval.every``), on ``eval.every_n_samples``
+        samples: a line of eval.jsonl and TensorBoard scalars eval/<metric>. Every global RNG
+        is restored afterwards, so the training is the same with or without these evaluations."""
+        ev = self.config.eval
+        state = capture_rng()
+        try:
+            ctx = EvalContext(lambda n: self.generate(n, ev.seed), self.data, ev.every_n_samples or ev.n_samples, ev.seed)
+            metrics = evaluate(ctx, ev.metrics, ev.params)
+        finally:
+            restore_rng(state)
+        append_line(self.paths.eval_log, {"step": self.step, **metrics})
+        if getattr(log, "writer", None) is not None:
+            for key, value in metrics.items():
+                if value is not None and np.isfinite(value):
+                    log.writer.add_scalar(f"eval/{key}", value, self.step)
+        return metrics
 
     def evaluate(self) -> dict[str, Any]:
         """Compute ``eval.metrics`` and write metrics.json (under the run directory's lock)."""
