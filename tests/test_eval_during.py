@@ -88,3 +88,19 @@ def test_periodic_evaluation_is_checked_when_the_config_is_loaded():
     for bad in ({"eval.every": -1}, {"eval.every_n_samples": 0}):
         with pytest.raises(ConfigError, match="every"):
             tiny_config(**bad)
+
+
+def test_the_run_passes_its_device_to_the_metrics(tmp_path, monkeypatch):
+    """The metrics' networks run on the run's device (they used to pick cuda whenever present;
+    tests/metrics/test_mnist_metrics.py checks a metric keeps to the context's device)."""
+    import aegan.train
+
+    seen, real = [], aegan.train.evaluate
+
+    def watching(ctx, *args, **kwargs):
+        seen.append(ctx.device)
+        return real(ctx, *args, **kwargs)
+
+    monkeypatch.setattr(aegan.train, "evaluate", watching)
+    Trainer(tiny_config(**EVERY), tmp_path / "run").fit(progress=False)
+    assert seen == ["cpu", "cpu", "cpu"]  # steps 2 and 4, and the end

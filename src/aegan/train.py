@@ -510,7 +510,8 @@ class Trainer:
         ev = self.config.eval
         state = capture_rng()
         try:
-            ctx = EvalContext(lambda n: self.generate(n, ev.seed), self.data, ev.every_n_samples or ev.n_samples, ev.seed)
+            ctx = EvalContext(lambda n: self.generate(n, ev.seed), self.data, ev.every_n_samples or ev.n_samples, ev.seed,
+                              device=str(self.device))
             metrics = evaluate(ctx, ev.metrics, ev.params)
         finally:
             restore_rng(state)
@@ -528,7 +529,7 @@ class Trainer:
 
     def _evaluate(self) -> dict[str, Any]:
         ctx = EvalContext(lambda n: self.generate(n, self.config.eval.seed), self.data, self.config.eval.n_samples,
-                          self.config.eval.seed)
+                          self.config.eval.seed, device=str(self.device))
         result = {
             "method": self.config.method.name,
             "seed": self.config.train.seed,

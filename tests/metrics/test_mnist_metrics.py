@@ -175,3 +175,12 @@ def test_metrics_on_real_data_through_the_registry(stacked):
     assert out["total_modes"] == 1000 and 550 <= out["modes"] <= 700  # 1000 (1 - e^-1) = 632 expected
     with pytest.raises(ValueError, match="stacked_mnist"):
         METRICS["mnist_modes"](EvalContext(lambda n: test.x[:n], mnist, 10, seed=0))
+
+
+@needs_mnist
+def test_the_classifier_runs_on_the_contexts_device_even_with_a_gpu_present(monkeypatch):
+    mnist = build_dataset("mnist", DATASETS["mnist"][0](), 0, "cpu")
+    test = mnist.held_out()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # the auto choice would be cuda
+    ctx = EvalContext(lambda n: test.x[:n], mnist, 200, seed=0, device="cpu")
+    assert METRICS["mode_score"](ctx)["inception_score"] > 5.0

@@ -27,6 +27,9 @@ class EvalContext:
     dataset: object
     n_samples: int
     seed: int = 0
+    # the run's device: the metrics' networks run there (a metric's own ``device`` parameter
+    # wins; None: cuda when available)
+    device: str | None = None
     # results shared by the metrics of one evaluation (e.g. generated Inception features that
     # fid and prdc both use); ``dataclasses.replace`` keeps the same dict
     memo: dict = field(default_factory=dict, repr=False, compare=False)

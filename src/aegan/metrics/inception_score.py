@@ -34,7 +34,7 @@ class InceptionScoreParams(MetricParams):
     num_classes: PositiveInt = 1008  # outputs the network must have
     splits: PositiveInt = 10
     batch_size: PositiveInt = 50
-    device: str | None = None  # None: cuda when available
+    device: str | None = None  # None: the run's device (outside a run: cuda when available)
 
 
 def _missing() -> str:
@@ -108,7 +108,7 @@ def inception_score(logits: torch.Tensor, splits: int) -> tuple[float, float]:
 
 @register_metric("inception_score", InceptionScoreParams, data_kinds=("images",), preflight=preflight)
 def inception_score_metric(ctx: EvalContext, p: InceptionScoreParams) -> dict[str, float | str]:
-    device = default_device(p.device)
+    device = default_device(p.device or ctx.device)
     net, digest = load_classifier(p, device)
     generated = ctx.generate(ctx.n_samples)
     with torch.no_grad():

@@ -33,10 +33,10 @@ def _three_digit(ctx: EvalContext, metric: str):
     return ctx.dataset
 
 
-def digits_of(dataset, x: Tensor) -> tuple[Tensor, Tensor]:
+def digits_of(dataset, x: Tensor, device: str | None = None) -> tuple[Tensor, Tensor]:
     """(n, *shape) samples -> (n, 3, 10) per-position digit probabilities and (n, 3) digits."""
     parts = dataset.split_digits(x.float().clamp(0, 1))  # (n, 3, 1, 28, 28)
-    probs = digit_probabilities(parts.flatten(0, 1)).view(len(x), 3, 10)
+    probs = digit_probabilities(parts.flatten(0, 1), device=device).view(len(x), 3, 10)
     return probs, probs.argmax(-1)
 
 
@@ -52,11 +52,12 @@ def mode_histogram_scores(modes: Tensor, data_weights: Tensor, num_modes: int = 
             "total_modes": float(num_modes)}
 
 
-def three_digit_mode_scores(dataset, x: Tensor, digits: Tensor | None = None) -> dict[str, float]:
+def three_digit_mode_scores(dataset, x: Tensor, digits: Tensor | None = None,
+                            device: str | None = None) -> dict[str, float]:
     """Mode histogram scores and per-position digit histograms of samples ``x`` (``digits``:
-    their (n, 3) classified digits, when the caller already has them)."""
+    their (n, 3) classified digits, when the caller already has them; ``device``: the classifier's)."""
     if digits is None:
-        _, digits = digits_of(dataset, x)
+        _, digits = digits_of(dataset, x, device)
     out = mode_histogram_scores(dataset.mode_id(digits), dataset.mode_weights, dataset.num_modes)
     for k in range(3):
         hist = torch.bincount(digits[:, k], minlength=10).double() / len(x)
@@ -68,7 +69,7 @@ def three_digit_mode_scores(dataset, x: Tensor, digits: Tensor | None = None) ->
 @register_metric("mnist_modes", data_kinds=("images",))
 def mnist_modes(ctx: EvalContext, p: MetricParams) -> dict[str, float]:
     dataset = _three_digit(ctx, "mnist_modes")
-    return three_digit_mode_scores(dataset, ctx.generate(ctx.n_samples))
+    return three_digit_mode_scores(dataset, ctx.generate(ctx.n_samples), device=ctx.device)
 
 
 # -- MODE score and Inception score ---------------------------------------------------------------
@@ -141,10 +142,10 @@ def _scores(ctx: EvalContext, metric: str) -> dict[str, float]:
     data = ctx.dataset
     x = ctx.generate(ctx.n_samples)
     if isinstance(data, ThreeDigitMNIST):
-        probs, _ = digits_of(data, x)
+        probs, _ = digits_of(data, x, ctx.device)
         return product_scores(probs, data.mode_weights)
     if isinstance(data, ImageSource) and data.name == "mnist":
-        return classifier_scores(digit_probabilities(x.float().clamp(0, 1)), data.label_weights)
+        return classifier_scores(digit_probabilities(x.float().clamp(0, 1), device=ctx.device), data.label_weights)
     raise ValueError(f"metric {metric!r} needs MNIST-like data (mnist, stacked_mnist, compositional_mnist): "
                      "the classifier is an MNIST classifier")
 

@@ -78,6 +78,6 @@ def prdc(real: Tensor, fake: Tensor, k: int = 5, chunk: int = 2048) -> dict[str,
 @register_metric("prdc", PRDCParams, data_kinds=("images",))
 def prdc_metric(ctx: EvalContext, p: PRDCParams) -> dict[str, float | str]:
     real, fake, digest = real_and_generated(ctx, p)
-    device = default_device(p.device)  # the distance blocks run where the network ran
+    device = default_device(p.device or ctx.device)  # the distance blocks run where the network ran
     out = prdc(real.features.to(device), fake.features.to(device), p.nearest_k, p.chunk_size)
     return {**out, "n_real": float(len(real.features)), "weights_sha256": digest}

@@ -143,7 +143,7 @@ def third_party_metric(ctx: EvalContext, p: ThirdPartyParams) -> dict[str, float
         raise ValueError("metric 'third_party' needs a dataset with held-out real data (image datasets)")
     real = data.sample(ctx.n_samples, ctx.seed)
     held = data.held_out(p.held_out, ctx.seed + 1)
-    return third_party_scores(real.x, ctx.generate(ctx.n_samples), held.x, held.y, p, ctx.seed)
+    return third_party_scores(real.x, ctx.generate(ctx.n_samples), held.x, held.y, p, ctx.seed, ctx.device)
 
 
 register_metric("third_party", ThirdPartyParams)(third_party_metric)
