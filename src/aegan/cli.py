@@ -11,6 +11,7 @@ from pathlib import Path
 # this module (the parent's __main__) before it arms its parent-death signal (aegan.orphans),
 # so importing torch here would leave seconds in which a killed parent's workers live on.
 from aegan.config import ConfigError, load_config, parse_overrides  # no torch
+from aegan.progress import turned_off  # no torch
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,6 +34,7 @@ def _parser() -> argparse.ArgumentParser:
                                     "(extra --eval.key=value override the run's eval section)")
     e.add_argument("run_dir")
     e.add_argument("--metrics", help="comma-separated metric names (default: the run's eval.metrics)")
+    e.add_argument("--no-progress", action="store_true")
 
     c = sub.add_parser("compare", help="train methods x seeds on configs and write a results table")
     c.add_argument("configs", nargs="+", help="YAML configs (one table per config)")
@@ -253,6 +255,12 @@ def cmd_methods() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args, rest = _parser().parse_known_args(argv)
+    with turned_off(getattr(args, "no_progress", False)):  # every bar, workers' included
+        return _run(args, rest)
+
+
+def _run(args, rest) -> int:
     from aegan.checkpoint import CheckpointError, StorageError
     from aegan.data import MissingDataset
     from aegan.metrics.classifier import WeightsError
@@ -260,7 +268,6 @@ def main(argv: list[str] | None = None) -> int:
     from aegan.runlock import RunBusy
     from aegan.runlog import DivergenceError
 
-    args, rest = _parser().parse_known_args(argv)
     try:
         overrides = parse_overrides(rest)
         if overrides and args.command not in ("train", "compare", "eval", "fid-stats"):

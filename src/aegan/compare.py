@@ -28,6 +28,7 @@ from tqdm.auto import tqdm
 
 from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.orphans import die_with_parent
+from aegan.progress import disable as progress_disable
 from aegan.config import ConfigError, apply_overrides, build_config, read_yaml
 from aegan.costs import Cost
 
@@ -326,7 +327,7 @@ def run_all(jobs: list[Job], workers: int, progress: bool = True,
     """Run the jobs (``workers`` processes), each job's result in plan order; ``on_done(job)`` is
     called in this process as each job ends, so what it keeps survives an interrupted plan."""
     results: dict[int, dict[str, Any]] = {}  # by position: a job's overrides may hold lists (unhashable)
-    bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=None if progress else True)
+    bar = tqdm(total=len(jobs), desc="runs", unit="run", disable=progress_disable(progress))
 
     def finished(i: int, result: dict[str, Any]) -> None:
         results[i] = result

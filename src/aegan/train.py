@@ -31,6 +31,7 @@ from aegan.data import build_dataset
 from aegan.methods import METHODS, Batch, Phase
 from aegan.metrics import EvalContext, evaluate, resolved_params
 from aegan.nets import build_factory
+from aegan.progress import disable as progress_disable
 from aegan.noise import add_instance_noise, linear_anneal
 from aegan.monitor import Monitor
 from aegan.runlock import run_lock
@@ -409,7 +410,7 @@ class Trainer:
         every = self.config.eval.every if self.config.eval.metrics else 0
         if main:
             truncate_after(self.paths.eval_log, self.step)
-        bar = tqdm(total=cfg.steps, initial=self.step, disable=None if progress and main else True,
+        bar = tqdm(total=cfg.steps, initial=self.step, disable=progress_disable(progress and main),
                    desc=self.config.method.name, unit="step", dynamic_ncols=True)
         self.nets.train()
         try:

@@ -138,9 +138,11 @@ def load_or_build(name: str, key: dict[str, Any], item_shape: tuple[int, int, in
 def _write_images(tmp: Path, shape: tuple[int, ...], blocks: Iterator[np.ndarray], desc: str) -> None:
     from tqdm.auto import tqdm
 
+    from aegan.progress import disable as progress_disable
+
     out = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=shape)
     filled = 0
-    with tqdm(total=shape[0], desc=f"decoding {desc}", unit="img", disable=None, file=sys.stderr) as bar:
+    with tqdm(total=shape[0], desc=f"decoding {desc}", unit="img", disable=progress_disable(), file=sys.stderr) as bar:
         for block in blocks:
             k = len(block)
             if filled + k > shape[0] or tuple(block.shape[1:]) != shape[1:]:

