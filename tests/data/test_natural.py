@@ -361,3 +361,32 @@ def test_cli_missing_or_corrupt_data_exits_2_with_one_line(tmp_path, setup):
     lines = proc.stderr.strip().splitlines()  # a corrupt file is found while decoding: after its notice
     assert len(lines) == (1 if setup == "missing" else 2) and lines[-1].startswith("aegan: data error: ")
     assert ("list_eval_partition.txt" if setup == "missing" else "000001.jpg: not a readable image") in lines[-1]
+
+
+def test_image_folder_holds_out_a_stable_fraction_for_the_metrics(tmp_path):
+    from aegan.config import ConfigError, build_config
+    from aegan.data.natural import held_out_score
+    from tests.conftest import tiny_raw
+
+    root = tmp_path / "imgs"
+    root.mkdir()
+    for k in range(40):
+        Image.new("RGB", (6, 6), (k * 6, 0, 0)).save(root / f"{k:02d}.png")
+    scores = {p.name: held_out_score(p.relative_to(root)) for p in root.iterdir()}
+    expected_held = sorted(n for n, s in scores.items() if s < 0.25)
+    assert 4 <= len(expected_held) <= 18  # ~10 of 40: a hash, not a count
+
+    data = _build("image_folder", root=str(root), resolution=4, held_out_fraction=0.25)
+    assert data.config.held_out_split == "held_out"  # the default once a fraction is held out
+    red = lambda batch: sorted(f"{round(v * 255 / 6):02d}.png" for v in batch.x[:, 0, 0, 0].tolist())  # noqa: E731
+    held, train = red(data.held_out()), red(data.sample(None, 0))
+    assert held == expected_held and not set(held) & set(train) and len(held) + len(train) == 40
+
+    for k in range(40, 60):  # more images later (green, not red): no earlier image changes side
+        Image.new("RGB", (6, 6), (0, 200, 0)).save(root / f"{k:02d}.png")
+    again = _build("image_folder", root=str(root), resolution=4, held_out_fraction=0.25).held_out()
+    earlier = again.x[again.x[:, 1, 0, 0] == 0]
+    assert red(type(again)(earlier, None)) == expected_held
+    assert _build("image_folder", root=str(root), resolution=4).config.held_out_split == "train"  # no fraction
+    with pytest.raises(ConfigError, match="held_out_fraction > 0"):
+        build_config(tiny_raw(**{"data": {"name": "image_folder", "root": str(root), "held_out_split": "held_out"}}))

@@ -29,6 +29,7 @@ resumed run see the same batches (bit-identical).
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
@@ -37,7 +38,7 @@ from typing import Any, Callable, ClassVar, Iterator, Literal, Sequence
 
 import numpy as np
 import torch
-from pydantic import Field, NonNegativeInt, PositiveInt, field_validator
+from pydantic import Field, NonNegativeInt, PositiveInt, field_validator, model_validator
 
 from aegan.data.base import DataConfig, DataSource, MissingDataset, register_dataset
 from aegan.data.cache import Cached, digest, file_entries, load_or_build
@@ -120,15 +121,36 @@ class CelebaConfig(NaturalConfig):
 
 
 class ImageFolderConfig(NaturalConfig):
-    """Any tree of PNG/JPEG/WebP images under ``root``; labels from top-level sub-folders."""
+    """Any tree of PNG/JPEG/WebP images under ``root``; labels from top-level sub-folders.
 
-    split: Literal["train"] = "train"  # all the images
-    held_out_split: Literal["train"] = "train"
+    ``held_out_fraction`` keeps a fixed share of the images out of training, for the metrics
+    (FID against images the model never saw, the third-party D's held-out data): an image is
+    held out when a hash of its path below ``root`` falls under the fraction, so adding images
+    to the folder never moves an earlier one between the splits."""
+
+    split: Literal["train"] = "train"  # the images not held out (all of them when held_out_fraction is 0)
+    held_out_split: Literal["train", "held_out"] = "train"  # "held_out" with held_out_fraction > 0 (its default then)
+    held_out_fraction: float = Field(0.0, ge=0.0, lt=1.0)
     resolution: int = Field(64, ge=4, le=1024)
     crop: Literal["center", "none"] = "center"  # center: the centred square of the shorter side; none: squash
     channels: Literal[1, 3] = 3  # 3: RGB, 1: grey
     max_images: PositiveInt | None = None  # a fixed random subset (seed 0) of this many images
     download: Literal[False] = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _held_out_by_default(cls, raw: Any) -> Any:
+        """held_out_fraction > 0 without a held_out_split: the metrics use the held-out images."""
+        if isinstance(raw, dict) and raw.get("held_out_fraction") and "held_out_split" not in raw:
+            return {**raw, "held_out_split": "held_out"}
+        return raw
+
+    @model_validator(mode="after")
+    def _fraction_for_held_out(self) -> "ImageFolderConfig":
+        if self.held_out_split == "held_out" and not self.held_out_fraction:
+            raise ValueError("held_out_split: 'held_out' needs held_out_fraction > 0 (e.g. 0.1), "
+                             "or held_out_split: train")
+        return self
 
 
 # -- image helpers -----------------------------------------------------------------------------
@@ -602,7 +624,7 @@ class Celeba(NaturalSource):
 # -- image folder -----------------------------------------------------------------------------------
 class ImageFolder(NaturalSource):
     title = "image folder"
-    SPLITS = {"train": ("all",)}
+    SPLITS = {"train": ("all",), "held_out": ("all",)}  # one decoded part; rows() splits it
 
     @property
     def CHANNELS(self) -> int:  # noqa: N802 (the base reads a class constant)
@@ -633,9 +655,25 @@ class ImageFolder(NaturalSource):
         crop = "center" if c.crop == "center" else None
         return labels, map_blocks(lambda p: decode_image(p, c.resolution, crop, c.channels, c.resample), files)
 
+    def rows(self, split, part, cached):
+        fraction = self.config.held_out_fraction
+        if not fraction:
+            return None
+        held = np.asarray([held_out_score(f.relative_to(self.root)) < fraction for f in self._files[part]])
+        return np.flatnonzero(held if split == "held_out" else ~held)
+
+    def preprocessing(self):  # the split is by rows of one decoded part: its cache serves any fraction
+        return {k: v for k, v in super().preprocessing().items() if k != "held_out_fraction"}
+
     def layout_hint(self):
         return ("data.root must be a directory of .png/.jpg/.jpeg/.webp images, at any depth; when every image "
                 "lies in a sub-folder, the top-level sub-folders are the classes (sorted: label 0, 1, ...)")
+
+
+def held_out_score(relative: Path) -> float:
+    """A file's place in [0, 1) by the SHA-256 of its path below the root (POSIX form): the
+    image is held out when this is below ``held_out_fraction``."""
+    return int(hashlib.sha256(relative.as_posix().encode()).hexdigest()[:12], 16) / 16**12
 
 
 def _builder(cls: type[NaturalSource], name: str):
