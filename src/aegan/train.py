@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import random
 import sys
 import time
 import warnings
@@ -147,6 +148,7 @@ class Trainer:
             torch.cuda.set_device(self.device)
         torch.manual_seed(train.seed)  # the same initial nets on every rank
         np.random.seed(train.seed % 2**32)
+        random.seed(train.seed)  # aegan draws from none of these two; user code and libraries may
         rank_seed = train.seed + 10007 * self.dist.rank  # each rank its own batches and z
         self.data = build_dataset(config.data.name, config.data.params, rank_seed, self.device)
         self.method = METHODS[config.method.name](config.method.params, config.model.params.latent_dim)
