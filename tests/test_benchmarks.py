@@ -35,10 +35,12 @@ def test_loop_speed_prints_both_loops(tmp_path):
 def test_toy2d_writes_the_table_with_published_rows(tmp_path):
     out = tmp_path / "toy"
     run_script("toy2d.py", "--methods", "nsgan", "--seeds", "1", "--workers", "1", "--out", str(out),
-               "--no-progress", "--train.steps=2", "--eval.n_samples=200", cwd=tmp_path)
+               "--no-progress", "--train.steps=2", "--eval.n_samples=200", "--records", str(tmp_path / "records"),
+               cwd=tmp_path)
     table = (out / "results.md").read_text()
     assert "| nsgan | 1 |" in table and "*PacGAN (published)*" in table
     assert (out / "ring8_samples.png").is_file() and (out / "grid25_samples.png").is_file()
+    assert sorted(p.parent.parent.name for p in (tmp_path / "records").glob("*/nsgan/*.json")) == ["grid25", "ring8"]
 
 
 def test_images_benchmark_accepts_overrides_and_records_the_classifier(tmp_path):
