@@ -47,3 +47,11 @@ def test_method_cost_writes_a_table_the_estimate_reads(tmp_path):
     assert set(ratios) == {"nsgan", "gan", "wgan_gp_lr1e3"} and ratios["nsgan"] == 1.0
     assert ratio("gan", "gan", "2d", table)[0] == ratios["gan"] > 0
     assert "| wgan_gp_lr1e3 |" in done.stdout and "| 6x |" in done.stdout  # a variant: its method's target
+
+
+def test_a_costs_kind_counts_it_in_the_plans_totals():
+    from aegan.costs import Cost
+
+    kinds = [Cost(3.0, "measured", "finished runs").kind, Cost(2.0, "table as wgan_gp, 2D ratio").kind,
+             Cost(2.0, "table").kind, Cost(None, "unknown", "why").kind]
+    assert kinds == ["measured", "table", "table", "unknown"]

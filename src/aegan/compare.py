@@ -291,8 +291,7 @@ def describe_plan(jobs: list[Job], workers: int, estimate: bool = False) -> str:
                 line += "\tfinished"
             else:
                 cost = next(cost_of)
-                kind = cost.source.split(" ", 1)[0].split(",", 1)[0]
-                sources[kind] = sources.get(kind, 0) + 1
+                sources[cost.kind] = sources.get(cost.kind, 0) + 1
                 if cost.ms_per_step is None:
                     line += f"\tcost unknown ({cost.detail})"
                 else:

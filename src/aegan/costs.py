@@ -41,6 +41,13 @@ class Cost:
     source: str  # "measured", "table", "table as <method>", "unknown", ...
     detail: str = ""
 
+    @property
+    def kind(self) -> str:
+        """Where the estimate comes from, for the plan's totals: "measured", "table" or "unknown"."""
+        if self.ms_per_step is None:
+            return "unknown"
+        return "measured" if self.source == "measured" else "table"
+
 
 @lru_cache(maxsize=None)
 def cost_table(path: str | None = None) -> dict[str, Any]:
