@@ -247,3 +247,25 @@ def test_appends_to_one_records_directory_wait_for_each_other(tmp_path):
         fcntl.flock(other_task, fcntl.LOCK_UN)
     appender.join(timeout=10)
     assert not appender.is_alive() and [p.parent.name for p in records.glob("tiny/*/*.json")] == ["nsgan"]
+
+
+def test_a_records_sample_preview_is_the_last_snapshot_points_or_a_small_png(tmp_path):
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    from aegan.records import samples_preview
+
+    assert samples_preview(tmp_path) is None  # no snapshot
+    (tmp_path / "samples").mkdir()
+    np.save(tmp_path / "samples" / "step_0000004.npy", np.zeros((20, 1, 8, 8), np.float32))
+    np.save(tmp_path / "samples" / "step_0000010.npy", np.ones((20, 1, 8, 8), np.float32))
+    preview = samples_preview(tmp_path)
+    image = Image.open(io.BytesIO(base64.b64decode(preview["png"])))
+    assert preview["step"] == 10 and image.size == (37, 37)  # 4 x 4 of 8 px, 1 px apart
+    assert np.asarray(image).min() == 255  # the last snapshot (ones), not the first (zeros)
+    np.save(tmp_path / "samples" / "step_0000012.npy", np.full((700, 2), 1.23456, np.float32))
+    preview = samples_preview(tmp_path)
+    assert preview["step"] == 12 and len(preview["points"]) == 300 and preview["points"][0] == [1.235, 1.235]

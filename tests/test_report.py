@@ -91,8 +91,23 @@ def test_the_report_of_a_records_directory_marks_published_rows_and_needs_no_run
     assert published == ["PacGAN (Lin 2018) "]  # one row of its two numbers; "other" is not this table's
     assert "<td>7.90</td><td>0.956 ± 0.010</td>" in _section(html, "Results")
     assert "config (from the record)" in _section(html, "Per seed")
-    assert "No sample figures" in _section(html, "Samples")
-    assert len(_pngs(html)) == 1  # the curves, drawn from the records' series
+    samples = _section(html, "Samples")  # drawn from the records' previews of the last snapshot
+    assert re.findall(r'alt="(\w+) samples"', samples) == ["nsgan", "gan_ae_decay"]
+    assert len(_pngs(html)) == 3  # the two rows' previews and the curves, drawn from the records' series
+    for record in map(json.loads, (p.read_text() for p in copy.glob("tiny/nsgan/*.json"))):
+        preview = record["samples_preview"]
+        assert preview["step"] == 6 and len(preview["points"]) == 300 and len(preview["points"][0]) == 2
+    without = tmp_path / "without"
+    shutil.copytree(copy, without)
+    for path in without.glob("tiny/*/*.json"):
+        if path.name != "protocol.json":
+            path.write_text(json.dumps({**json.loads(path.read_text()), "samples_preview": None}))
+    out.rename(moved)
+    try:
+        assert main(["report", str(without), "--out", str(report)]) == 0
+    finally:
+        moved.rename(out)
+    assert "No sample figures" in _section(report.read_text(), "Samples")
     assert "non-finite value at step 1" in _section(html, "Diverged runs")
 
 

@@ -116,6 +116,47 @@ def read_log(path: Path) -> list[dict[str, Any]]:
     return rows
 
 
+PREVIEW_POINTS = 300  # 2D: the first points of the last snapshot, 3 decimals (~5 KB)
+PREVIEW_IMAGES = 16  # images: the first of the last snapshot, a 4x4 PNG grid (base64)
+
+
+def samples_preview(run_dir: Path) -> dict[str, Any] | None:
+    """A small picture of the run's last sample snapshot (``samples/step_*.npy``), so that a
+    report of records alone shows samples: {"step", "points": [[x, y], ...]} for 2D data,
+    {"step", "png": base64} for images; None without a snapshot."""
+    snaps = sorted(Path(run_dir).glob("samples/step_*.npy"))
+    if not snaps:
+        return None
+    import numpy as np
+
+    try:
+        samples = np.load(snaps[-1], allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    step = int(snaps[-1].stem[5:])
+    if samples.ndim == 2:
+        return {"step": step, "points": np.round(samples[:PREVIEW_POINTS].astype(float), 3).tolist()}
+    if samples.ndim == 4:
+        return {"step": step, "png": _png_grid(samples[:PREVIEW_IMAGES])}
+    return None
+
+
+def _png_grid(images) -> str:
+    """(N, C, H, W) in [0, 1] -> a 4-per-row PNG grid, base64."""
+    import base64
+    import io
+
+    import torch
+    from PIL import Image
+    from torchvision.utils import make_grid
+
+    grid = make_grid(torch.as_tensor(images).float().clamp(0, 1), nrow=4, padding=1, pad_value=1.0)
+    pixels = (grid * 255).round().byte().permute(1, 2, 0).numpy()
+    buffer = io.BytesIO()
+    Image.fromarray(pixels[..., 0] if pixels.shape[2] == 1 else pixels).save(buffer, format="PNG", optimize=True)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
 def _git_commit() -> dict[str, Any]:
     """The commit of the source tree aegan was imported from (None outside a git checkout)."""
     here = Path(__file__).resolve().parent
@@ -197,6 +238,7 @@ def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: 
         # the metrics during training (eval.every), each a point at its step; the final metrics are above
         "eval_history": thin_series(read_log(Path(run_dir) / "eval.jsonl"), prefixes=tuple(f"{m}/" for m in
                                                                                         config["eval"]["metrics"])),
+        "samples_preview": samples_preview(Path(run_dir)),
         "environment": environment(device),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "run_dir": str(run_dir),

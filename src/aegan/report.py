@@ -184,6 +184,41 @@ def _embed(path: Path | None) -> str | None:
     return png_data_uri(path.read_bytes())
 
 
+def preview_figure(records: list[dict[str, Any]], max_seeds: int = 5) -> str | None:
+    """A row's samples from its records alone (``samples_preview``): the first seed's image
+    grid, or a scatter panel per seed over the mixture's centres for 2D; None without previews."""
+    previews = sorted(((r["seed"], r["samples_preview"], r.get("data_protocol") or {}) for r in records
+                       if r.get("samples_preview")), key=lambda p: p[0])[:max_seeds]
+    if not previews:
+        return None
+    if "png" in previews[0][1]:
+        return png_data_uri(base64.b64decode(previews[0][1]["png"]))
+    plt = _pyplot()
+    fig, axes = plt.subplots(1, len(previews), figsize=(2.2 * len(previews), 2.3), squeeze=False)
+    for ax, (seed, preview, protocol) in zip(axes.flat, previews):
+        points = np.asarray(preview["points"], dtype=float).reshape(-1, 2)
+        ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, lw=0)
+        centres = _mixture_centres(protocol)
+        if centres is not None:
+            ax.scatter(centres[:, 0], centres[:, 1], marker="x", color="red", s=14, lw=0.8)
+        ax.set_title(f"seed {seed}, step {preview['step']}", fontsize=7)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.tick_params(labelsize=6)
+    fig.tight_layout()
+    return _figure_uri(fig)
+
+
+def _mixture_centres(protocol: dict[str, Any]) -> np.ndarray | None:
+    """The mode centres of a 2D mixture's data protocol, or None for other data."""
+    try:
+        from aegan.data.mixtures import MixtureConfig, mixture_centres
+
+        fields = {k: protocol[k] for k in MixtureConfig.model_fields if k in protocol}
+        return mixture_centres(MixtureConfig(**fields)).numpy() if "layout" in fields else None
+    except (ValueError, TypeError, KeyError):
+        return None
+
+
 def _fmt(value: Any, digits: int = 3) -> str:
     if value is None:
         return "n/a"
@@ -242,7 +277,8 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
                      "all_modes": "n/a" if not full or None in full else ("yes" if all(full) else "no"),
                      "ms": _fmt(float(np.mean([r["time_per_step_ms"] for r in runs])), 2),
                      "worst": f"seed {worst['seed']} ({_fmt(worst['primary'], primary[2])})" if worst else "n/a",
-                     "samples": _embed(next((s["samples"] for s in per_seed if s["samples"]), None))})
+                     "samples": _embed(next((s["samples"] for s in per_seed if s["samples"]), None))
+                     or preview_figure([r for _, r in table.records if r["label"] == label])})
     figure = next((_embed(d / f"{table.benchmark}_samples.png") for d in search_dirs
                    if (d / f"{table.benchmark}_samples.png").is_file()), None)
     diverged = [{"label": r["label"], "seed": r["seed"], "step": r["step"], "reason": r.get("reason")}
