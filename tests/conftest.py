@@ -26,6 +26,22 @@ def tiny_config(**overrides):
     return build_config(tiny_raw(**overrides))
 
 
+def fit_interrupted_at(trainer, call: int) -> None:
+    """Fit ``trainer`` with a KeyboardInterrupt at its ``call``-th training step (a kill)."""
+    calls, original = 0, trainer.train_step
+
+    def crashing():
+        nonlocal calls
+        calls += 1
+        if calls == call:
+            raise KeyboardInterrupt
+        return original()
+
+    trainer.train_step = crashing
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(progress=False)
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)

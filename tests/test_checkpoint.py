@@ -8,7 +8,7 @@ import torch
 from aegan.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from aegan.runlog import DivergenceError
 from aegan.train import Trainer, open_run
-from tests.conftest import tiny_config
+from tests.conftest import fit_interrupted_at, tiny_config
 
 
 def _params(trainer):
@@ -41,20 +41,7 @@ def test_resume_after_interruption_past_the_checkpoint(tmp_path, lr_decay):
     full = Trainer(tiny_config(**{"train.steps": 6}, **schedule), tmp_path / "full")
     full.fit(progress=False)
     interrupted = Trainer(tiny_config(**{"train.steps": 6, "train.checkpoint_every": 3}, **schedule), tmp_path / "cut")
-
-    calls = 0
-    original = interrupted.train_step
-
-    def crash_at_five():
-        nonlocal calls
-        calls += 1
-        if calls == 5:
-            raise KeyboardInterrupt
-        return original()
-
-    interrupted.train_step = crash_at_five
-    with pytest.raises(KeyboardInterrupt):
-        interrupted.fit(progress=False)
+    fit_interrupted_at(interrupted, 5)
     resumed = open_run(tmp_path / "cut")
     assert resumed.step == 3
     resumed.fit(progress=False)

@@ -13,7 +13,7 @@ import yaml
 import aegan.train as train_module
 from aegan.records import read_record
 from aegan.train import Trainer, open_run
-from tests.conftest import tiny_config
+from tests.conftest import fit_interrupted_at, tiny_config
 
 EVERY = {"eval.every": 2, "eval.every_n_samples": 100}
 
@@ -62,18 +62,7 @@ def test_metrics_during_training_leave_the_training_and_its_protocol_as_they_are
 
 def test_a_resume_drops_the_evaluations_written_past_the_checkpoint(tmp_path):
     cut = Trainer(tiny_config(**EVERY, **{"train.checkpoint_every": 3}), tmp_path / "cut")
-    calls, original = 0, cut.train_step
-
-    def crash_at_five():
-        nonlocal calls
-        calls += 1
-        if calls == 5:
-            raise KeyboardInterrupt
-        return original()
-
-    cut.train_step = crash_at_five
-    with pytest.raises(KeyboardInterrupt):
-        cut.fit(progress=False)
+    fit_interrupted_at(cut, 5)
     assert [row["step"] for row in _history(tmp_path / "cut")] == [2, 4]  # 4 is past the checkpoint (3)
     resumed = open_run(tmp_path / "cut")
     resumed.fit(progress=False)
