@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("methods", help="list the registered methods")
 
+    k = sub.add_parser("cache", help="what aegan's caches (decoded datasets, FID statistics) hold; prune or clear them")
+    what = k.add_mutually_exclusive_group()
+    what.add_argument("--prune-days", type=float, metavar="N", help="remove the entries no run used for N days")
+    what.add_argument("--clear", action="store_true", help="remove every entry")
+
     f = sub.add_parser("fid-stats", help="precompute the FID/KID/PRDC reference statistics of a config's dataset "
                                          "into the cache (extra --section.key=value override it)")
     f.add_argument("config")
@@ -216,6 +221,21 @@ def cmd_tables(args) -> int:
     return 0
 
 
+def cmd_cache(args) -> int:
+    from aegan import cache_admin  # no torch
+
+    roots = {kind: cache_admin.user_cache(kind) for kind in cache_admin.KINDS}
+    if args.prune_days is not None or args.clear:
+        if args.prune_days is not None and args.prune_days < 0:
+            raise ConfigError(f"--prune-days: must be >= 0, got {args.prune_days}")
+        chosen = cache_admin.stale(cache_admin.all_entries(roots), None if args.clear else args.prune_days)
+        for entry in chosen:
+            print(f"removing {entry.kind}/{entry.stem} ({cache_admin.human(entry.size)})")
+        print(f"freed {cache_admin.human(cache_admin.remove(chosen))} in {len(chosen)} entries")
+    print(cache_admin.summary(roots))
+    return 0
+
+
 def cmd_report(args) -> int:
     from aegan.report import write_report
 
@@ -284,6 +304,8 @@ def _run(args, rest) -> int:
             return cmd_tables(args)
         if args.command == "report":
             return cmd_report(args)
+        if args.command == "cache":
+            return cmd_cache(args)
         if args.command == "interpolate":
             return cmd_interpolate(args)
         if args.command == "fid-stats":

@@ -16,7 +16,7 @@ that fails to load, or whose ``.json`` holds another key, is rebuilt.
 
 Location: ``data.cache_dir``, else ``$AEGAN_CACHE/datasets``, else
 ``$XDG_CACHE_HOME/aegan/datasets`` (``~/.cache/aegan/datasets``). Old entries are never
-deleted by aegan; remove the directory to reclaim the space.
+deleted by a run; `aegan cache --prune-days N` removes the entries no run used for N days.
 """
 
 from __future__ import annotations
@@ -33,20 +33,10 @@ from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
+from aegan.cache_admin import touch, user_cache
 from aegan.checkpoint import atomic_write, atomic_write_json, storage_error
 
 FORMAT = 1
-
-
-def user_cache(kind: str, cache_dir: str | None = None) -> Path:
-    """aegan's cache folder for ``kind`` ("datasets", "fid_stats"): ``cache_dir`` if given, else
-    ``$AEGAN_CACHE/<kind>``, else ``$XDG_CACHE_HOME/aegan/<kind>`` (``~/.cache`` by default)."""
-    if cache_dir:
-        return Path(cache_dir).expanduser()
-    if os.environ.get("AEGAN_CACHE"):
-        return Path(os.environ["AEGAN_CACHE"]).expanduser() / kind
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "aegan" / kind
 
 
 def cache_root(cache_dir: str | None = None) -> Path:
@@ -95,6 +85,7 @@ def _load(x_path: Path, y_path: Path, meta_path: Path, key: dict[str, Any]) -> C
     except (OSError, ValueError, KeyError, TypeError) as err:
         print(f"aegan: dataset cache {x_path.name} unusable ({err}); rebuilding", file=sys.stderr)
         return None
+    touch(meta_path)  # its last use, for `aegan cache --prune-days`
     return Cached(x, y, x_path, False)
 
 

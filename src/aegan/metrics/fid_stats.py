@@ -31,7 +31,7 @@ import torch
 from torch import Tensor
 
 from aegan.checkpoint import atomic_write
-from aegan.data.cache import user_cache
+from aegan.cache_admin import touch, user_cache
 from aegan.metrics.inception import FeatureStats, feature_weights, load_feature_net, stream_stats
 
 FORMAT = 1
@@ -100,6 +100,7 @@ def load_stats(path: Path, key: dict[str, Any]) -> FeatureStats | None:
     if mu.shape != (d,) or sigma.shape != (d, d) or feats.shape != (key["n"], d):
         print(f"aegan: {path}: FID statistics of the wrong shape; recomputing", file=sys.stderr)
         return None
+    touch(path)  # its last use, for `aegan cache --prune-days`
     return FeatureStats(torch.from_numpy(feats.astype(np.float32)), torch.from_numpy(mu.astype(np.float64)),
                         torch.from_numpy(sigma.astype(np.float64)))
 
