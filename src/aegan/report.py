@@ -84,12 +84,22 @@ def _band(records: list[dict[str, Any]], pattern: str, combine: str, series_of=l
         return steps, np.nanmean(grid, 0), np.nanmin(grid, 0), np.nanmax(grid, 0)
 
 
-def curves_figure(table: Table) -> str | None:
-    """The training curves of a table: a panel per quantity, a line per row (mean over seeds)
-    with a band from the lowest to the highest seed; a data URI, or None without series."""
-    rows = table.rows()
-    return _panels_figure(rows, [(title, log, {label: _band(recs, pattern, combine) for label, recs in rows.items()})
-                                 for title, pattern, combine, log in QUANTITIES])
+ROWS_PER_FIGURE = 8  # lines per curve figure: a large table gets several figures, not 30 lines in one
+
+
+def row_groups(table: Table) -> list[dict[str, list]]:
+    """The table's rows (label -> records) in groups of at most ``ROWS_PER_FIGURE``, in table order."""
+    items = list(table.rows().items())
+    return [dict(items[i:i + ROWS_PER_FIGURE]) for i in range(0, len(items), ROWS_PER_FIGURE)]
+
+
+def curves_figures(table: Table) -> list[str]:
+    """The training curves of a table: per group of rows a figure with a panel per quantity, a
+    line per row (mean over seeds) with a band from the lowest to the highest seed (data URIs)."""
+    figures = [_panels_figure(rows, [(title, log, {label: _band(recs, pattern, combine) for label, recs in rows.items()})
+                                     for title, pattern, combine, log in QUANTITIES])
+               for rows in row_groups(table)]
+    return [f for f in figures if f]
 
 
 def metric_series(record: dict[str, Any]) -> dict[str, list]:
@@ -103,14 +113,15 @@ def metric_series(record: dict[str, Any]) -> dict[str, list]:
             **{n: history[n] + [record["metrics"].get(n)] for n in names}}
 
 
-def metric_curves_figure(table: Table, columns: list[tuple]) -> str | None:
-    """The table's metrics over training (runs with ``eval.every``): a panel per metric column,
-    a line per row with a band over seeds; a data URI, or None when no run evaluated during training."""
-    rows = table.rows()
-    panels = [(title, False, {label: _band(recs, f"^{re.escape(key)}$", "mean", metric_series)
-                              for label, recs in rows.items()})
-              for title, key, *rest in columns if not rest[1:]]
-    return _panels_figure(rows, panels)
+def metric_curves_figures(table: Table, columns: list[tuple]) -> list[str]:
+    """The table's metrics over training (runs with ``eval.every``): per group of rows a figure
+    with a panel per metric column, a line per row with a band over seeds (data URIs; none when
+    no run evaluated during training)."""
+    figures = [_panels_figure(rows, [(title, False, {label: _band(recs, f"^{re.escape(key)}$", "mean", metric_series)
+                                                     for label, recs in rows.items()})
+                                     for title, key, *rest in columns if not rest[1:]])
+               for rows in row_groups(table)]
+    return [f for f in figures if f]
 
 
 def _panels_figure(rows: dict[str, list], panels: list[tuple[str, bool, dict[str, Any]]]) -> str | None:
@@ -289,8 +300,8 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
             "primary": next(c[0] for c in columns if c[1] == primary[1]) if primary else None,
             "references": [cells[:1] + cells[2:] for cells in reference_cells(table, columns)],
             "reference_notes": [f"{r['label']}: {'; '.join(r['notes'])}" for r in table.references if r["notes"]],
-            "header": header_context(table), "curves": curves_figure(table), "samples_figure": figure,
-            "metric_curves": metric_curves_figure(table, columns),
+            "header": header_context(table), "curves": curves_figures(table), "samples_figure": figure,
+            "metric_curves": metric_curves_figures(table, columns),
             "grid": grid_figure(table, primary),
             "diverged": diverged, "warnings": warnings, "refused": table.refused, "notes": table.notes,
             "protocol_hash": table.protocol_hash}
