@@ -67,3 +67,22 @@ def test_generator_loss_option_switches_between_minimax_and_nonsaturating(tmp_pa
     d = torch.sigmoid(logits)
     assert_close(default.generator_loss(logits), torch.log1p(-d).mean())  # log(1 - D): saturates as D -> 0
     assert_close(nonsat.generator_loss(logits), -torch.log(d).mean())
+
+
+def test_the_nets_start_from_xavier_weights_as_in_002(tmp_path):
+    """002 Sec. 5: Xavier (Glorot) initialisation: uniform on +-sqrt(6 / (fan_in + fan_out)), zero biases."""
+    import math
+
+    from torch import nn
+
+    for init, expect_xavier in (("xavier", True), ("default", False)):
+        nets = tiny_trainer("vlgan", tmp_path / init, **{"method.init": init}).nets
+        layers = [m for net in nets.values() for m in net.modules() if isinstance(m, nn.Linear)]
+        assert len(layers) >= 9  # G, D and E: 3 layers each
+        for layer in layers:
+            fan_out, fan_in = layer.weight.shape
+            bound = math.sqrt(6 / (fan_in + fan_out))
+            largest = float(layer.weight.detach().abs().max())
+            within, spread = largest <= bound, largest > 0.7 * bound  # the whole range is used
+            zero_bias = bool((layer.bias == 0).all())
+            assert (within and spread and zero_bias) == expect_xavier, (init, layer)

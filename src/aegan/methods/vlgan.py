@@ -19,6 +19,7 @@ from aegan.losses import adversarial as adv
 from aegan.losses.divergences import gaussian_kl
 from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, record, register
 from aegan.methods.gan import NSGAN
+from aegan.nets.init import Init, initialise
 
 
 class VLGANConfig(MethodConfig):
@@ -33,6 +34,8 @@ class VLGANConfig(MethodConfig):
     discriminator_lr_ratio: D's learning rate over ``train.lr`` (G's and E's): 10 (Sec. 4.1).
     generator_loss: "minimax" is line 17, log(1 - D(G(z))) (Eq. 3/14), which saturates when
       D wins; "nonsaturating" is -log D(G(z)).
+    init: the nets' weights: "xavier" (Sec. 5: "The weights of each model were initialized
+      using the Xavier method"; ``aegan.nets.init``), or PyTorch's "default".
     """
 
     beta: NonNegativeFloat = 0.01
@@ -40,6 +43,7 @@ class VLGANConfig(MethodConfig):
     discriminator_steps: PositiveInt = 1
     discriminator_lr_ratio: PositiveFloat = 10.0
     distance: reg.Distance = "squared_l2"
+    init: Init = "xavier"
 
 
 def reparameterize(stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -57,8 +61,9 @@ class VLGAN(NSGAN):
     Config = VLGANConfig
 
     def build_nets(self, factory):
-        return {"generator": factory.generator(), "discriminator": factory.discriminator(),
+        nets = {"generator": factory.generator(), "discriminator": factory.discriminator(),
                 "encoder": factory.encoder(out_dim=2 * self.latent_dim)}
+        return {name: initialise(net, self.config.init) for name, net in nets.items()}
 
     def lr_scale(self, net: str) -> float:
         return self.config.discriminator_lr_ratio if net == "discriminator" else 1.0
