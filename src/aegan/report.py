@@ -208,10 +208,11 @@ def preview_figure(records: list[dict[str, Any]], max_seeds: int = 5) -> str | N
     fig, axes = plt.subplots(1, len(previews), figsize=(2.2 * len(previews), 2.3), squeeze=False)
     for ax, (seed, preview, protocol) in zip(axes.flat, previews):
         points = np.asarray(preview["points"], dtype=float).reshape(-1, 2)
-        ax.scatter(points[:, 0], points[:, 1], s=2, alpha=0.5, lw=0)
         centres = _mixture_centres(protocol)
-        if centres is not None:
-            ax.scatter(centres[:, 0], centres[:, 1], marker="x", color="red", s=14, lw=0.8)
+        if centres is not None:  # under the samples: rings where the modes are
+            ax.scatter(centres[:, 0], centres[:, 1], marker="o", facecolors="none", edgecolors="red", s=40, lw=0.6,
+                       zorder=1)
+        ax.scatter(points[:, 0], points[:, 1], s=5, alpha=0.6, lw=0, zorder=2)
         ax.set_title(f"seed {seed}, step {preview['step']}", fontsize=7)
         ax.set_aspect("equal", adjustable="datalim")
         ax.tick_params(labelsize=6)
