@@ -148,7 +148,7 @@ class Trainer:
             torch.cuda.set_device(self.device)
         torch.manual_seed(train.seed)  # the same initial nets on every rank
         np.random.seed(train.seed % 2**32)
-        random.seed(train.seed)  # aegan draws from none of these two; user code and libraries may
+        random.seed(train.seed)  # for user code and libraries: aegan itself draws from torch's RNGs
         rank_seed = train.seed + 10007 * self.dist.rank  # each rank its own batches and z
         self.data = build_dataset(config.data.name, config.data.params, rank_seed, self.device)
         self.method = METHODS[config.method.name](config.method.params, config.model.params.latent_dim)
@@ -513,9 +513,7 @@ class Trainer:
         ev = self.config.eval
         state = capture_rng()
         try:
-            ctx = EvalContext(lambda n: self.generate(n, ev.seed), self.data, ev.every_n_samples or ev.n_samples, ev.seed,
-                              device=str(self.device))
-            metrics = evaluate(ctx, ev.metrics, ev.params)
+            metrics = evaluate(self._eval_context(ev.every_n_samples or ev.n_samples), ev.metrics, ev.params)
         finally:
             restore_rng(state)
         append_line(self.paths.eval_log, {"step": self.step, **metrics})
@@ -530,9 +528,13 @@ class Trainer:
         with self._lock():
             return self._evaluate()
 
+    def _eval_context(self, n_samples: int) -> EvalContext:
+        """What the metrics see: samples from the prior by the evaluation seed, the data, this run's device."""
+        seed = self.config.eval.seed
+        return EvalContext(lambda n: self.generate(n, seed), self.data, n_samples, seed, device=str(self.device))
+
     def _evaluate(self) -> dict[str, Any]:
-        ctx = EvalContext(lambda n: self.generate(n, self.config.eval.seed), self.data, self.config.eval.n_samples,
-                          self.config.eval.seed, device=str(self.device))
+        ctx = self._eval_context(self.config.eval.n_samples)
         result = {
             "method": self.config.method.name,
             "seed": self.config.train.seed,
