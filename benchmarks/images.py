@@ -10,7 +10,10 @@
 Runs go through ``aegan.compare`` (finished runs are reused), then this script writes
 ``OUT/<table>_<scale>.md`` and ``.json`` with mean ± sample std over seeds, ms/step, the protocol,
 the classifier's SHA-256, and per run a sample grid (the run's samples.png) and a latent
-interpolation grid (``interpolation.png``, 000 Fig. 1).
+interpolation grid (``interpolation.png``, 000 Fig. 1). ``--records DIR`` also appends each
+run's record to a records directory as the run ends: the README's image tables are
+``aegan tables benchmarks/results/images_cpu`` (its references.yaml holds the published anchors
+and the real-data ceiling).
 """
 
 from __future__ import annotations
@@ -56,24 +59,14 @@ def _cell(values, digits):
     return _mean_std(values, digits)
 
 
-def term_balance(run_dir, tail: float = 0.1) -> str:
+def term_balance(run_dir) -> str:
     """Each loss term's gradient norm over its phase's nets (``train.grad_per_term``), mean
-    over the last ``tail`` of the logged steps, for the phases with several terms: the balance
-    each method trains with (e.g. "generator: adversarial 2.0, geometric 81")."""
-    log = Path(run_dir) / "log.jsonl"
-    if not log.exists():
-        return "-"
-    rows = [json.loads(line) for line in log.read_text().splitlines() if line.strip()]
-    rows = rows[-max(1, int(len(rows) * tail)):]
-    by_phase: dict[str, dict[str, float]] = {}
-    for key in sorted({k for r in rows for k in r if k.startswith("grad/") and "/term/" in k}):
-        phase, term = key[len("grad/"):].split("/term/")
-        values = [r[key] for r in rows if key in r]
-        by_phase.setdefault(phase, {})[term] = float(np.mean(values))
-    if not by_phase:
-        return "-"
-    return "; ".join(f"{phase}: " + ", ".join(f"{t} {v:.3g}" for t, v in terms.items())
-                     for phase, terms in by_phase.items())
+    over the last 10 % of the logged steps: the balance each method trains with (e.g.
+    "generator: adversarial 2.0, geometric 81"); the column ``aegan tables`` shows too."""
+    from aegan.compare import term_text
+    from aegan.records import read_log, term_gradients, thin_series
+
+    return term_text([term_gradients(thin_series(read_log(Path(run_dir) / "log.jsonl")))])
 
 
 def _group(jobs, results):
@@ -177,7 +170,7 @@ def compositional_table(jobs, results) -> str:
 
 def main() -> int:
     from aegan.checkpoint import atomic_write_json, atomic_write_text
-    from aegan.compare import plan, run_all
+    from aegan.compare import plan, records_appender, run_all
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("table", choices=["stacked", "compositional"])
@@ -187,6 +180,8 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default="results/images")
     p.add_argument("--no-interpolation", action="store_true")
+    p.add_argument("--records", metavar="DIR", help="also append each finished run's record to this records "
+                                                    "directory (the README's tables: benchmarks/results/images_cpu)")
     args, rest = p.parse_known_args()
     from aegan.config import parse_overrides
     from aegan.methods import METHODS
@@ -202,7 +197,7 @@ def main() -> int:
     out = Path(args.out)
     started = time.perf_counter()
     jobs = plan(configs, methods, args.seeds, out / f"{args.table}_{args.scale}", overrides)
-    results = run_all(jobs, args.workers)
+    results = run_all(jobs, args.workers, on_done=None if args.records is None else records_appender(jobs, args.records))
     if not args.no_interpolation:
         _interpolations(jobs)
     text = (stacked_table if args.table == "stacked" else compositional_table)(jobs, results)

@@ -269,3 +269,52 @@ def test_a_records_sample_preview_is_the_last_snapshot_points_or_a_small_png(tmp
     np.save(tmp_path / "samples" / "step_0000012.npy", np.full((700, 2), 1.23456, np.float32))
     preview = samples_preview(tmp_path)
     assert preview["step"] == 12 and len(preview["points"]) == 300 and preview["points"][0] == [1.235, 1.235]
+
+
+def test_term_gradients_average_the_last_tenth_of_a_series_and_the_seeds():
+    from aegan.compare import term_text
+    from aegan.records import term_gradients
+
+    series = {"step": list(range(1, 21)), "grad/generator/term/adversarial": [float(s) for s in range(1, 21)],
+              "grad/generator/term/geometric": [10.0 * s for s in range(1, 21)], "grad/generator/total": [1.0] * 20,
+              "loss/generator/adversarial": [1.0] * 20}
+    balance = term_gradients(series)
+    assert balance == {"generator": {"adversarial": 19.5, "geometric": 195.0}}  # points 19 and 20 only
+    other = {"generator": {"adversarial": 0.5}, "discriminator": {"bce": 3.0}}
+    assert term_text([balance, other]) == "generator: adversarial 10, geometric 195; discriminator: bce 3"
+    assert term_gradients({"step": [1], "loss/x": [1.0]}) == {} and term_text([{}]) == "-"
+
+
+def test_records_tables_show_the_loss_terms_balance_reference_kinds_and_one_benchmark(tmp_path, capsys):
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "out", "--methods", "reg_gan", "--seeds", "1", "--records", str(records),
+                    "--train.grad_per_term=true") == 0
+    (records / "references.yaml").write_text(
+        "- {config: tiny, method: '-', metric: mixture/modes, value: 8, source: real data, kind: measured}\n"
+        "- {config: tiny, method: '-', metric: mixture/modes, value: 7.5, source: Paper 2020}\n")
+    text, _ = tables_markdown([records])
+    header = next(line for line in text.splitlines() if line.startswith("| method"))
+    assert header.endswith("| gradient norm per loss term (last 10 % of steps) |")
+    row = next(line for line in text.splitlines() if line.startswith("| reg_gan"))
+    assert re.search(r"\| generator: adversarial [0-9.e+-]+, geometric [0-9.e+-]+, mode [0-9.e+-]+ \|$", row)
+    assert "| *real data (measured)* |  | 8.00 |" in text and "| *Paper 2020 (published)* |  | 7.50 |" in text
+    terms = row.rsplit("|", 2)[1]
+    compared = (tmp_path / "out" / "results.md").read_text()  # compare's own table: the same cell, from the run's log
+    assert next(line for line in compared.splitlines() if line.startswith("| reg_gan")).rsplit("|", 2)[1] == terms
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- aegan tables records --benchmark tiny -->\n<!-- /aegan tables -->\n")
+    assert main(["tables", "--update", str(readme)]) == 0 and "| reg_gan | 1 |" in readme.read_text()
+    readme.write_text("<!-- aegan tables records --benchmark cifar10 -->\n<!-- /aegan tables -->\n")
+    capsys.readouterr()
+    assert main(["tables", "--update", str(readme)]) == 2
+    err = capsys.readouterr().err
+    assert "no records of benchmark(s) cifar10" in err and "those have: tiny" in err
+
+
+def test_third_party_missed_modes_get_a_column_per_noise_level():
+    from aegan.compare import columns_for
+
+    results = [{"metrics": {"mnist_modes/modes": 700.0, "third_party_fast/sigma0.5/missed_modes": 12.0,
+                            "third_party_fast/sigma0.5/points": 40.0}}]
+    titles = [c[0] for c in columns_for(results)]
+    assert titles == ["modes", "KL", "third-party D: missed (sigma0.5)"]

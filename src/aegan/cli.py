@@ -65,6 +65,8 @@ def _parser() -> argparse.ArgumentParser:
     tb.add_argument("--references", action="append", default=[], metavar="FILE",
                     help="published rows (YAML, the format of benchmarks/references.yaml); a records dir's own "
                          "references.yaml comes first")
+    tb.add_argument("--benchmark", action="append", default=[], metavar="NAME",
+                    help="only this benchmark's table (a config's name, e.g. stacked_mnist_cpu); repeatable")
 
     r = sub.add_parser("report", help="one self-contained HTML report of a compare --out or records directory")
     r.add_argument("dirs", nargs="+", help="directories holding records (several merge)")
@@ -210,7 +212,7 @@ def cmd_tables(args) -> int:
         return 1 if stale and args.check else 0
     if not args.dirs:
         raise ConfigError("aegan tables: give records directories, or --update FILE")
-    text, messages = tables_markdown(args.dirs, args.references)
+    text, messages = tables_markdown(args.dirs, args.references, args.benchmark)
     for message in messages:
         print(f"aegan: {message}", file=sys.stderr)
     if args.out:

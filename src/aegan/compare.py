@@ -50,7 +50,11 @@ MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/to
 
 def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     present = {key.split("/", 1)[0] for r in results for key in r["metrics"]}
-    return [col for metric, cols in COLUMNS.items() if metric in present for col in cols]
+    columns = [col for metric, cols in COLUMNS.items() if metric in present for col in cols]
+    # the third-party discriminator's missed modes, one column per metric and noise level
+    # ("third_party_fast/sigma0.5/missed_modes"; 000 Sec. 4.2)
+    missed = sorted({key for r in results for key in r["metrics"] if key.endswith("/missed_modes")})
+    return columns + [(f"third-party D: missed ({key.split('/')[1]})", key, 1) for key in missed]
 
 
 def _all_modes(run: dict[str, Any]) -> bool | None:
@@ -400,6 +404,34 @@ def _cell(values: list[float | None], digits: int, aggregate: str = "mean") -> s
     return _mean_std(values, digits)
 
 
+TERM_COLUMN = "gradient norm per loss term (last 10 % of steps)"
+
+
+def term_gradients_of(job: Job, result: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """A run's per-term gradient norms (``records.term_gradients``): from its result when it
+    carries them (a record's series), else from the run directory's log; {} without
+    ``train.grad_per_term``."""
+    from aegan.records import read_log, term_gradients, thin_series
+
+    if "term_gradients" in result:
+        return result["term_gradients"]
+    return term_gradients(thin_series(read_log(Path(job.run_dir) / "log.jsonl")))
+
+
+def term_text(balances: list[dict[str, dict[str, float]]]) -> str:
+    """"generator: adversarial 2, geometric 81; ..." -- each term's norm, mean over the runs
+    that logged it, 3 significant digits; "-" when no run logged per-term norms."""
+    merged: dict[str, dict[str, list[float]]] = {}
+    for balance in balances:
+        for phase, terms in balance.items():
+            for term, value in terms.items():
+                merged.setdefault(phase, {}).setdefault(term, []).append(value)
+    if not merged:
+        return "-"
+    return "; ".join(f"{phase}: " + ", ".join(f"{t} {float(np.mean(v)):.3g}" for t, v in terms.items())
+                     for phase, terms in merged.items())
+
+
 def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, list[str]] | None = None) -> str:
     """A markdown table per config: a row per method with its number of seeds, mean ± std
     over seeds of each column (sample std, ddof 1: ``STD_NOTE`` is printed under each
@@ -413,7 +445,10 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
         label = dataset_label(config_path)
         lines += [f"### {label}", "",
                   f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps", ""]
-        header = ["method", "seeds", *[c[0] for c in columns], "all modes in every seed", "ms/step"]
+        balances = {id(r): term_gradients_of(j, r) for j, r in rows}
+        with_terms = any(balances.values())
+        header = ["method", "seeds", *[c[0] for c in columns], "all modes in every seed", "ms/step",
+                  *([TERM_COLUMN] if with_terms else [])]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for method in dict.fromkeys(j.row for j, _ in rows):
             runs = [r for j, r in rows if j.row == method]
@@ -421,7 +456,8 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
             full = [_all_modes(r) for r in runs]
             full_text = "n/a" if None in full else ("yes" if all(full) else "no")
             ms = np.mean([r["time_per_step_ms"] for r in runs])
-            lines.append("| " + " | ".join([method, str(len(runs)), *cells, full_text, f"{ms:.2f}"]) + " |")
+            terms = [term_text([balances[id(r)] for r in runs])] if with_terms else []
+            lines.append("| " + " | ".join([method, str(len(runs)), *cells, full_text, f"{ms:.2f}", *terms]) + " |")
         for cells in (extra_rows or {}).get(label, []):
             padded = cells + [""] * (len(header) - len(cells))
             lines.append("| " + " | ".join(padded) + " |")
@@ -481,18 +517,7 @@ def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path,
     its protocol differs), so an interrupted plan keeps the records of its finished runs."""
     out = Path(out)
     jobs = plan(configs, methods, seeds, out, overrides or {}, points)
-    on_done = None
-    if records is not None:
-        from aegan.tables import append_records, check_plan_protocol
-
-        check_plan_protocol(jobs, records)
-        row_order = list(dict.fromkeys(j.row for j in jobs))
-
-        def on_done(job: Job) -> None:
-            for message in append_records([Path(job.run_dir)], records, row_order):
-                print(f"aegan: {message}", file=sys.stderr)
-
-    results = run_all(jobs, workers, progress, on_done)
+    results = run_all(jobs, workers, progress, None if records is None else records_appender(jobs, records))
     text = table(jobs, results)
     atomic_write_text(out / "results.md", text)
     # one record per run (not aggregated): each seed's value of every metric is kept, under
@@ -501,3 +526,19 @@ def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path,
                                              for j, r in zip(jobs, results)])
     figure(jobs, out)
     return text
+
+
+def records_appender(jobs: list[Job], records: str | Path) -> Callable[[Job], None]:
+    """``run_all``'s ``on_done`` that appends each finished run's record to the records
+    directory, rows in the plan's order; refuses the plan first if its protocol is not the
+    directory's (nothing has trained yet)."""
+    from aegan.tables import append_records, check_plan_protocol
+
+    check_plan_protocol(jobs, records)
+    row_order = list(dict.fromkeys(j.row for j in jobs))
+
+    def on_done(job: Job) -> None:
+        for message in append_records([Path(job.run_dir)], records, row_order):
+            print(f"aegan: {message}", file=sys.stderr)
+
+    return on_done

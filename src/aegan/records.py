@@ -102,6 +102,20 @@ def thin_series(rows: list[dict[str, Any]], max_points: int = MAX_POINTS,
     return series
 
 
+def term_gradients(series: dict[str, list], tail: float = 0.1) -> dict[str, dict[str, float]]:
+    """Each loss term's gradient norm on its phase's nets (``train.grad_per_term`` logs
+    ``grad/<phase>/term/<term>``), mean over the last ``tail`` of a series' points:
+    {phase: {term: norm}}, the balance a method trains with; {} when none was logged."""
+    out: dict[str, dict[str, float]] = {}
+    for name in sorted(k for k in series if k.startswith("grad/") and "/term/" in k):
+        values = [v for v in series[name] if isinstance(v, (int, float)) and math.isfinite(v)]
+        if values:
+            phase, term = name[len("grad/"):].split("/term/", 1)
+            last = values[-max(1, int(len(values) * tail)):]
+            out.setdefault(phase, {})[term] = sum(last) / len(last)
+    return out
+
+
 def read_log(path: Path) -> list[dict[str, Any]]:
     """The rows of a run's log.jsonl; a partial or foreign line is skipped."""
     rows = []

@@ -152,10 +152,11 @@ def _accept(table: Table, items: list[tuple[Path, dict[str, Any]]]) -> None:
 
 def load_references(path: Path, benchmark: str) -> list[dict[str, Any]]:
     """Published rows for a benchmark from a references file: a YAML list of
-    ``{config, method, metric, value[, std], source[, note]}`` (the format of
+    ``{config, method, metric, value[, std], source[, note][, kind]}`` (the format of
     benchmarks/references.yaml), one entry per number. An entry belongs to the benchmark when
     its ``config`` is the benchmark's name or a prefix of it before "_" (``cifar10_table3``
-    for ``cifar10_table3_cpu``). Entries of one ``source`` make one row."""
+    for ``cifar10_table3_cpu``). Entries of one ``source`` make one row; ``kind: measured``
+    marks a row measured by us outside the runs (real data's ceiling) instead of published."""
     try:
         entries = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError):
@@ -167,7 +168,8 @@ def load_references(path: Path, benchmark: str) -> list[dict[str, Any]]:
         config = str(e["config"])
         if benchmark != config and not benchmark.startswith(config + "_"):
             continue
-        row = rows.setdefault(str(e["source"]), {"label": str(e["source"]), "metrics": {}, "std": {}, "notes": []})
+        row = rows.setdefault(str(e["source"]), {"label": str(e["source"]), "metrics": {}, "std": {}, "notes": [],
+                                                 "kind": str(e.get("kind", "published"))})
         row["metrics"][e["metric"]] = e["value"]
         if e.get("std") is not None:
             row["std"][e["metric"]] = e["std"]
@@ -193,7 +195,8 @@ def as_results(table: Table) -> tuple[list[Any], list[dict[str, Any]]]:
     for path, r in table.records:
         jobs.append(Job(table.benchmark, r["label"], r["seed"], str(path.parent), ()))
         result = {"method": r["method"], "seed": r["seed"], "step": r["steps"], "protocol": r["data_protocol"],
-                  "time_per_step_ms": r["time_per_step_ms"], "metrics": r["metrics"]}
+                  "time_per_step_ms": r["time_per_step_ms"], "metrics": r["metrics"],
+                  "term_gradients": rec.term_gradients(r.get("series") or {})}
         if r["status"] != "ok":
             result["diverged"] = r.get("reason") or r["status"]
         results.append(result)
@@ -201,11 +204,11 @@ def as_results(table: Table) -> tuple[list[Any], list[dict[str, Any]]]:
 
 
 def reference_cells(table: Table, columns: list[tuple]) -> list[list[str]]:
-    """Published rows as table cells: the label in italics with "(published)", blank where a
-    column has no published value (seeds, the worst seed, timing)."""
+    """Reference rows as table cells: the label in italics with "(published)" (or "(measured)"),
+    blank where a column has no reference value (seeds, the worst seed, timing)."""
     rows = []
     for ref in table.references:
-        cells = [f"*{ref['label']} (published)*", ""]
+        cells = [f"*{ref['label']} ({ref.get('kind', 'published')})*", ""]
         for col in columns:
             value, std = ref["metrics"].get(col[1]), ref["std"].get(col[1])
             text = "" if value is None or col[3:] else f"{value:.{col[2]}f}"
@@ -227,12 +230,21 @@ def markdown(table: Table) -> str:
     return "\n".join(lines) + "\n"
 
 
-def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path] = ()) -> tuple[str, list[str]]:
-    """Every table of the records under ``dirs`` as markdown, and messages for stderr."""
+def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path] = (),
+                    benchmarks: Iterable[str] = ()) -> tuple[str, list[str]]:
+    """Every table of the records under ``dirs`` (only those of ``benchmarks`` when given) as
+    markdown, and messages for stderr."""
+    dirs, benchmarks = list(dirs), list(benchmarks)
     tables, problems = build_tables(dirs, references)
     if not tables:
         raise ConfigError(f"no aegan records under {', '.join(map(str, dirs))} "
                           "(records are written by every run; `aegan compare --records DIR` collects them)")
+    if benchmarks:
+        unknown = sorted(set(benchmarks) - {t.benchmark for t in tables})
+        if unknown:
+            raise ConfigError(f"no records of benchmark(s) {', '.join(unknown)} under {', '.join(map(str, dirs))}; "
+                              f"those have: {', '.join(t.benchmark for t in tables)}")
+        tables = [t for t in tables if t.benchmark in benchmarks]
     messages = problems + [m for t in tables for m in t.refused]
     return "\n".join(markdown(t) for t in tables), messages
 
@@ -328,7 +340,8 @@ BLOCK = re.compile(r"(?P<open><!-- aegan tables (?P<args>[^\n]*?) -->\n)(?P<body
 
 
 def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], list[str]]:
-    """Regenerate every block of ``path`` between ``<!-- aegan tables DIR... [--references FILE] -->``
+    """Regenerate every block of ``path`` between ``<!-- aegan tables DIR... [--references FILE]
+    [--benchmark NAME] -->``
     and ``<!-- /aegan tables -->`` from the records it names (paths relative to the file's
     folder); the rest of the file is kept byte for byte. Returns (the blocks' argument strings
     whose text changed, messages); with ``check`` nothing is written."""
@@ -343,8 +356,9 @@ def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], lis
     messages: list[str] = []
 
     def regenerate(match: re.Match) -> str:
-        dirs, references = _block_arguments(match["args"], path)
-        body, problems = tables_markdown([path.parent / d for d in dirs], [path.parent / r for r in references])
+        dirs, references, benchmarks = _block_arguments(match["args"], path)
+        body, problems = tables_markdown([path.parent / d for d in dirs], [path.parent / r for r in references],
+                                         benchmarks)
         messages.extend(problems)
         body = "\n" + body.strip() + "\n\n"
         if body != match["body"]:
@@ -357,19 +371,21 @@ def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], lis
     return changed, messages
 
 
-def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str]]:
-    """"DIR [DIR...] [--references FILE]..." of a block's opening marker -> (dirs, reference files)."""
+def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[str]]:
+    """"DIR [DIR...] [--references FILE]... [--benchmark NAME]..." of a block's opening marker
+    -> (dirs, reference files, benchmarks: the tables to show, all when empty)."""
     words = shlex.split(args)
-    dirs, references = [], []
+    dirs: list[str] = []
+    options: dict[str, list[str]] = {"--references": [], "--benchmark": []}
     while words:
         word = words.pop(0)
-        if word == "--references" and words:
-            references.append(words.pop(0))
+        if word in options and words:
+            options[word].append(words.pop(0))
         elif word.startswith("-"):
             raise ConfigError(f"{path}: block '<!-- aegan tables {args} -->': unknown option {word} "
-                              "(a block takes records directories and --references FILE)")
+                              "(a block takes records directories, --references FILE and --benchmark NAME)")
         else:
             dirs.append(word)
     if not dirs:
         raise ConfigError(f"{path}: block '<!-- aegan tables {args} -->' names no records directory")
-    return dirs, references
+    return dirs, options["--references"], options["--benchmark"]
