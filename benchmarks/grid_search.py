@@ -91,12 +91,14 @@ def main() -> int:
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", default="results/grid_search")
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--records", metavar="DIR", help="also append each finished run's record to this records "
+                                                    "directory (aegan tables shows the distribution over the grid)")
     args, rest = p.parse_known_args()
     overrides = parse_overrides(rest)
     out = Path(args.out)
     started = time.time()
     compare([str(ROOT / CONFIG)], args.methods.split(","), args.seeds, out, args.workers, overrides,
-            not args.no_progress, grid_points(GRID, args.sample))
+            not args.no_progress, grid_points(GRID, args.sample), records=args.records)
     jobs, results = finished_runs([str(ROOT / CONFIG)], out)
     by_method: dict[str, dict[tuple, float]] = {}
     for job, result in zip(jobs, results):

@@ -318,3 +318,25 @@ def test_third_party_missed_modes_get_a_column_per_noise_level():
                             "third_party_fast/sigma0.5/points": 40.0}}]
     titles = [c[0] for c in columns_for(results)]
     assert titles == ["modes", "KL", "third-party D: missed (sigma0.5)"]
+
+
+def test_a_grid_tables_distribution_over_settings_is_worked_by_hand():
+    from pathlib import Path
+
+    from aegan.tables import Table, grid_summary
+
+    def record(method, lr, seed, score):
+        return (Path("x"), {"label": f"{method}[train.lr={lr}]", "status": "ok", "seed": seed,
+                            "metrics": {"mode_score/mode_score": score}})
+
+    scores = {"nsgan": [1.0, 2.0, 3.0, 4.0], "reg_gan": [2.0, 1.0, 5.0, 6.0]}
+    table = Table("grid", "h", {"varied": ["train.lr"]},
+                  records=[record(m, lr, seed, v[2 * i + seed]) for m, v in scores.items()
+                           for i, lr in enumerate((0.01, 0.001)) for seed in (0, 1)])
+    text = grid_summary(table, ("MODE score", "mode_score/mode_score", 2))
+    assert "| nsgan | 4 | 2.50 | 1.75 - 3.25 | 4.00 |" in text  # numpy's linear quartiles of 1, 2, 3, 4
+    assert "| reg_gan | 4 | 3.50 | 1.75 - 5.25 | 6.00 |" in text
+    assert "nsgan is higher than reg_gan in 1 of 4, lower in 3." in text
+    assert grid_summary(Table("plain", "h", {"varied": []}, records=[(Path("x"), {
+        "label": "nsgan", "status": "ok", "seed": 0, "metrics": {"mode_score/mode_score": 1.0}})]),
+        ("MODE score", "mode_score/mode_score", 2)) == ""

@@ -131,6 +131,11 @@ def test_a_grid_comparison_gets_the_distribution_over_settings(tmp_path):
     grid = _section((out / "report.html").read_text(), "Over the grid")
     assert "001 Fig. 3" in grid and len(_pngs(grid)) == 1
     assert _pngs(grid)[0].startswith(b"\x89PNG")
+    from aegan.tables import tables_markdown
+
+    text, _ = tables_markdown([out])  # the same distribution as a table
+    assert "over the grid's settings" in text and re.search(r"\| nsgan \| 2 \| [0-9.]+ \| [0-9.]+ - [0-9.]+ \|", text)
+    assert "Paired by setting and seed: nsgan is higher than lsgan in" in text
 
 
 def test_a_plain_comparison_has_no_grid_section(compared):

@@ -24,7 +24,7 @@ import yaml
 from aegan import records as rec
 from aegan.checkpoint import atomic_write_text
 from aegan.plots import _pyplot
-from aegan.tables import Table, build_tables, reference_cells
+from aegan.tables import Table, build_tables, grid_values, primary_column, reference_cells
 
 # curve panels: (title, pattern over series names, how matched names combine, log scale)
 # "mean": the mean of the matched series; "phase_sum": each phase's terms summed, then the mean over phases
@@ -156,14 +156,7 @@ def grid_figure(table: Table, metric: tuple | None) -> str | None:
     """For a grid comparison (rows ``method[key=value,...]``): the distribution of ``metric`` over
     the grid's settings and seeds, a histogram per method on shared bins (001 Fig. 3's view); a
     data URI, or None when no row is a grid point."""
-    from aegan.compare import parse_row_label
-
-    values: dict[str, list[float]] = {}
-    for _, record in table.records:
-        method, point = parse_row_label(record["label"])
-        value = record["metrics"].get(metric[1]) if metric else None
-        if point and record["status"] == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
-            values.setdefault(method, []).append(float(value))
+    values = {method: list(by_run.values()) for method, by_run in grid_values(table, metric[1]).items()} if metric else {}
     if not values:
         return None
     plt = _pyplot()
@@ -239,11 +232,6 @@ def _fmt(value: Any, digits: int = 3) -> str:
     return str(value)
 
 
-def _primary(columns: list[tuple]) -> tuple | None:
-    """The column that names the worst seed: a worst-seed ("min") column's metric, else the first."""
-    return next((c for c in columns if c[3:] == ("min",)), columns[0] if columns else None)
-
-
 def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, Any] | None:
     """The finished seed with the worst value of ``metric`` (the highest FID/KID/KL, else the lowest)."""
     from aegan.compare import LOWER_IS_BETTER
@@ -261,7 +249,7 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
 
     jobs, results = as_results(table)
     columns = columns_for(results)
-    primary = _primary(columns)
+    primary = primary_column(columns)
     rows, seeds_of = [], table.rows()
     for label, recs in seeds_of.items():
         runs = [r for j, r in zip(jobs, results) if j.method == label]

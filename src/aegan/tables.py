@@ -217,15 +217,76 @@ def reference_cells(table: Table, columns: list[tuple]) -> list[list[str]]:
     return rows
 
 
+def primary_column(columns: list[tuple]) -> tuple | None:
+    """The column a table is judged by: a worst-seed ("min") column's metric, else the first."""
+    return next((c for c in columns if c[3:] == ("min",)), columns[0] if columns else None)
+
+
+def grid_values(table: Table, metric: str) -> dict[str, dict[tuple, float]]:
+    """For a grid comparison (rows ``method[key=value,...]``): method -> {(point, seed): value}
+    of ``metric`` over its finished runs; {} when no row is a grid point."""
+    import math
+
+    from aegan.compare import parse_row_label
+
+    values: dict[str, dict[tuple, float]] = {}
+    for _, record in table.records:
+        method, point = parse_row_label(record["label"])
+        value = record["metrics"].get(metric)
+        if point and record["status"] == "ok" and isinstance(value, (int, float)) and math.isfinite(value):
+            values.setdefault(method, {})[(point, record["seed"])] = float(value)
+    return values
+
+
+def grid_summary(table: Table, column: tuple) -> str:
+    """The distribution of a grid comparison's metric over its settings, per method (001
+    Table 1 / Fig. 3's question: how often does a method train well?): runs, median,
+    quartiles, best; for two methods, in how many shared settings each is higher."""
+    import numpy as np
+
+    values = grid_values(table, column[1])
+    if not values:
+        return ""
+    digits = column[2]
+    lines = [f"{column[0]} over the grid's settings (settings x seeds, each run once):", "",
+             "| method | runs | median | quartiles | best |", "|---|---|---|---|---|"]
+    for method, by_point in values.items():
+        v = np.array(list(by_point.values()))
+        q1, med, q3 = np.percentile(v, [25, 50, 75])
+        best = v.min() if column[1] in _lower_is_better() else v.max()
+        lines.append(f"| {method} | {len(v)} | {med:.{digits}f} | {q1:.{digits}f} - {q3:.{digits}f} | {best:.{digits}f} |")
+    if len(values) == 2:
+        (a, va), (b, vb) = values.items()
+        shared = sorted(va.keys() & vb.keys(), key=str)
+        higher = sum(va[k] > vb[k] for k in shared)
+        lower = sum(va[k] < vb[k] for k in shared)
+        lines += ["", f"Paired by setting and seed: {a} is higher than {b} in {higher} of {len(shared)}, "
+                      f"lower in {lower}."]
+    return "\n".join(lines)
+
+
+def _lower_is_better() -> frozenset:
+    from aegan.compare import LOWER_IS_BETTER
+
+    return LOWER_IS_BETTER
+
+
 def markdown(table: Table) -> str:
-    """One benchmark's markdown: compare's table, then its published rows and what was refused."""
+    """One benchmark's markdown: compare's table, then its published rows, for a grid the
+    distribution over its settings, and what was refused."""
     from aegan.compare import columns_for
     from aegan.compare import table as compare_table
 
     jobs, results = as_results(table)
-    extra = {table.benchmark: reference_cells(table, columns_for(results))}
+    columns = columns_for(results)
+    extra = {table.benchmark: reference_cells(table, columns)}
     text = compare_table(jobs, results, extra).rstrip("\n")
-    lines = [text, "", f"protocol hash `{table.protocol_hash[:12]}` ({len(table.records)} records)"]
+    lines = [text, ""]
+    primary = primary_column(columns)
+    summary = grid_summary(table, primary) if primary and table.protocol.get("varied") else ""
+    if summary:
+        lines += [summary, ""]
+    lines += [f"protocol hash `{table.protocol_hash[:12]}` ({len(table.records)} records)"]
     lines += [f"- refused: {m}" for m in table.refused] + [f"- note: {m}" for m in table.notes]
     return "\n".join(lines) + "\n"
 
