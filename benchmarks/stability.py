@@ -11,15 +11,17 @@
 
 Each experiment is two stages of ordinary runs (``aegan.compare``; finished runs are reused):
 a pre-training run, then one run per method and seed that starts from its nets
-(``train.init_from``). The script reads every step of the follow-up runs' logs and writes
-``OUT/<experiment>_<scale>.md`` (the table), ``.json`` (the per-step series) and ``.png``.
+(``train.init_from``). The follow-up runs' ``dynamics`` metric (aegan.metrics.dynamics, set in
+the configs) reduces every logged step to the table's figures; the script writes
+``OUT/<experiment>_<scale>.md`` (the records' table, as ``aegan tables`` prints it), ``.json``
+(the per-step series) and ``.png``. ``--records DIR`` appends each follow-up run's record to a
+records directory (the README's tables: ``benchmarks/results/stability_cpu``).
 Gradient norms are L2 norms over G's parameters (002 Fig. 4 plots the sum of absolute values).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import dataclass, field
@@ -60,91 +62,13 @@ EXPERIMENTS = {
 }
 
 
-def read_series(run_dir: str | Path, keys: list[str]) -> dict[str, np.ndarray]:
-    """Every step's value of each key in the run's log (NaN where a step lacks it)."""
-    rows = [json.loads(line) for line in (Path(run_dir) / "log.jsonl").read_text().splitlines() if line.strip()]
-    return {k: np.array([r.get(k, np.nan) for r in rows], dtype=float) for k in keys}
+def read_series(run_dir: str | Path, keys: list[str], zero_when_absent: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Every step's value of each key in the run's log (the dynamics metric's reading: NaN
+    where a step lacks it, 0 for a loss term the step did not compute)."""
+    from aegan.metrics.dynamics import series
+    from aegan.records import read_log
 
-
-def fill_stage_one(series: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """GAN+AE+alpha_L has no adversarial G update in stage 1: its gradient from D is 0 there."""
-    adv, stage = series.get("grad/generator/term/adversarial"), series.get("diag/stage")
-    if adv is not None and stage is not None:
-        series["grad/generator/term/adversarial"] = np.where(np.isnan(adv) & (stage == 1), 0.0, adv)
-    return series
-
-
-def first_step_below(values: np.ndarray, fraction: float) -> int | None:
-    """The first step whose value is below ``fraction`` of the first step's (None: never)."""
-    if len(values) == 0 or not np.isfinite(values[0]):
-        return None
-    hits = np.nonzero(values < fraction * values[0])[0]
-    return int(hits[0]) + 1 if len(hits) else None
-
-
-def oscillation(values: np.ndarray, window: int = 20) -> tuple[float, float, float]:
-    """Over the second half of a series: (std, mean |step-to-step change|, std of its
-    ``window``-step moving average: the slow swings, with the batch-to-batch noise averaged out)."""
-    tail = values[len(values) // 2:]
-    tail = tail[np.isfinite(tail)]
-    if len(tail) < 2:
-        return float("nan"), float("nan"), float("nan")
-    smooth = np.convolve(tail, np.ones(window) / window, mode="valid") if len(tail) >= window else tail[:0]
-    return float(tail.std()), float(np.abs(np.diff(tail)).mean()), float(smooth.std()) if len(smooth) > 1 else float("nan")
-
-
-def summarize(name: str, series: dict[str, np.ndarray]) -> dict[str, float | int | None]:
-    """The table's figures for one run's series."""
-    def tail_median(key: str) -> float:
-        v = series[key]
-        v = v[len(v) * 9 // 10:]
-        return float(np.nanmedian(v)) if np.isfinite(v).any() else float("nan")
-
-    if name == "vanishing":
-        grad = series["grad/generator/generator"]
-        return {"grad_first": float(grad[0]), "grad_last": tail_median("grad/generator/generator"),
-                "steps_to_1pct": first_step_below(grad, 0.01), "vae_grad_last": tail_median("grad/vae/generator"),
-                "d_fake_last": tail_median("diag/d_fake")}
-    std, swing, slow = oscillation(series["diag/d_fake"])
-    d_fake = series["diag/d_fake"]
-    return {"d_fake_mean": float(np.nanmean(d_fake[len(d_fake) // 2:])), "d_fake_std": std, "d_fake_swing": swing,
-            "d_fake_slow": slow, "adv_grad_last": tail_median("grad/generator/term/adversarial"),
-            "alpha_l_last": tail_median("diag/alpha_l"), "stage_last": tail_median("diag/stage"),
-            "recon_error_last": tail_median("diag/recon_error")}
-
-
-COLUMNS = {
-    "vanishing": [("G grad, GAN loss, step 1", "grad_first", "e"), ("G grad, GAN loss, last 10 %", "grad_last", "e"),
-                  ("steps until < 1 % of step 1", "steps_to_1pct", 0), ("G grad, VAE, last 10 %", "vae_grad_last", 3),
-                  ("D(G(z)), last 10 %", "d_fake_last", "e"), ("MODE score at the end", "mode_score", 2)],
-    "oscillation": [("mean D(H(x)), 2nd half", "d_fake_mean", 3), ("std of D(H(x)), 2nd half", "d_fake_std", 4), ("mean abs change of D(H(x)) per step", "d_fake_swing", 4),
-                    ("std of its 20-step moving average", "d_fake_slow", 4),
-                    ("G grad from D, last 10 %", "adv_grad_last", 4), ("alpha_L, last 10 %", "alpha_l_last", 3),
-                    ("stage (alpha_L methods)", "stage_last", 0), ("reconstruction error, last 10 %", "recon_error_last", 2),
-                    ("MODE score at the end", "mode_score", 2)],
-}
-
-
-def _cell(values: list, digits: int | str) -> str:
-    """Mean ± std over seeds (``compare``'s cells; digits "e" for scientific notation); in a
-    step-count column None means "never"."""
-    from aegan.compare import _mean_std
-
-    if any(v is None for v in values):
-        never = sum(v is None for v in values)
-        found = [v for v in values if v is not None]
-        return f"never ({never} of {len(values)})" if not found else f"{np.mean(found):.0f}; never in {never}"
-    return _mean_std(values, ".2e" if digits == "e" else digits)
-
-
-def table(name: str, by_method: dict[str, list[dict]], header: str) -> str:
-    cols = COLUMNS[name]
-    lines = [header, "", "| method | seeds | " + " | ".join(c for c, _, _ in cols) + " |", "|" + "---|" * (len(cols) + 2)]
-    for method, rows in by_method.items():
-        lines.append(f"| {method} | {len(rows)} | " + " | ".join(_cell([r[k] for r in rows], d) for _, k, d in cols) + " |")
-    from aegan.compare import STD_NOTE
-
-    return "\n".join(lines + ["", STD_NOTE]) + "\n"
+    return series(read_log(Path(run_dir) / "log.jsonl"), keys, zero_when_absent)
 
 
 def figure(series_by_run: list[tuple[str, dict[str, np.ndarray]]], labels: dict[str, str], path: Path) -> None:
@@ -171,8 +95,9 @@ def figure(series_by_run: list[tuple[str, dict[str, np.ndarray]]], labels: dict[
 
 def main(argv: list[str] | None = None) -> int:
     from aegan.checkpoint import atomic_write_json, atomic_write_text
-    from aegan.compare import plan, run_all
+    from aegan.compare import plan, records_appender, run_all
     from aegan.config import parse_overrides
+    from aegan.tables import tables_markdown
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", choices=sorted(EXPERIMENTS))
@@ -182,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pretrain-steps", type=int, help="steps of the pre-training run (default: per scale)")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default=str(ROOT / "results" / "stability"))
+    p.add_argument("--records", metavar="DIR", help="also append each follow-up run's record to this records "
+                                                    "directory (the README's tables: benchmarks/results/stability_cpu)")
     args, rest = p.parse_known_args(argv)
     exp = EXPERIMENTS[args.experiment]
     overrides = parse_overrides(rest)
@@ -197,23 +124,19 @@ def main(argv: list[str] | None = None) -> int:
     methods = [m for m in (args.methods or exp.methods).split(",") if m]
     # follow-up runs live under the pre-training length, so that a longer pre-training never
     # reuses runs that started from a shorter one
-    jobs = plan([config], methods, args.seeds, out / f"follow_pretrain{pretrain_steps}",
+    follow = out / f"follow_pretrain{pretrain_steps}"
+    jobs = plan([config], methods, args.seeds, follow,
                 {"train.init_from": str(Path(pre.run_dir).resolve()), "train.init_nets": exp.init_nets, **overrides})
-    results = run_all(jobs, args.workers)
+    run_all(jobs, args.workers, on_done=None if args.records is None else records_appender(jobs, args.records))
 
     keys = list(exp.series.values())
-    by_method: dict[str, list[dict]] = {}
-    series_by_run = []
-    for job, result in zip(jobs, results):
-        series = fill_stage_one(read_series(job.run_dir, keys))
-        summary = summarize(args.experiment, series)
-        summary["mode_score"] = result.get("metrics", {}).get("mode_score/mode_score", float("nan"))
-        by_method.setdefault(job.method, []).append(summary)
-        series_by_run.append((f"{job.method} seed {job.seed}", series))
+    zero = tuple(jobs[0].config().eval.params.get("dynamics", {}).get("zero_when_absent", ()))
+    series_by_run = [(f"{j.method} seed {j.seed}", read_series(j.run_dir, keys, zero)) for j in jobs]
     header = (f"## {args.experiment} ({args.scale}): {Path(config).name}, pre-training {exp.pretrain_method} "
               f"for {pretrain_steps} steps{' with ' + str(exp.pretrain_overrides) if exp.pretrain_overrides else ''}, "
               f"then each method from its nets ({', '.join(exp.init_nets)})")
-    text = table(args.experiment, by_method, header)
+    # the follow-up runs' records, tabulated as any records are (the dynamics metric's columns)
+    text = header + "\n\n" + tables_markdown([follow])[0]
     text += f"\nwall time {time.perf_counter() - started:.0f} s; figure: {out.name}.png\n"
     base = Path(args.out) / f"{args.experiment}_{args.scale}"
     atomic_write_text(base.with_suffix(".md"), text)

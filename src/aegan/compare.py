@@ -54,7 +54,27 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     # the third-party discriminator's missed modes, one column per metric and noise level
     # ("third_party_fast/sigma0.5/missed_modes"; 000 Sec. 4.2)
     missed = sorted({key for r in results for key in r["metrics"] if key.endswith("/missed_modes")})
-    return columns + [(f"third-party D: missed ({key.split('/')[1]})", key, 1) for key in missed]
+    columns += [(f"third-party D: missed ({key.split('/')[1]})", key, 1) for key in missed]
+    dynamics = dict.fromkeys(key for r in results for key in r["metrics"] if key.startswith("dynamics/"))
+    return columns + [dynamics_column(key) for key in dynamics]
+
+
+# readable names of logged series the dynamics metric is usually given (others show their key)
+SERIES_NAMES = {"grad/generator/generator": "G grad (GAN loss)", "grad/vae/generator": "G grad (VAE step)",
+                "grad/generator/term/adversarial": "G grad from D", "diag/d_fake": "D(fake)",
+                "diag/alpha_l": "alpha_L", "diag/recon_error": "reconstruction error"}
+DYNAMICS_STATS = {"step1": "step 1", "last": "last 10 % (median)", "mean": "mean, 2nd half", "std": "std, 2nd half",
+                  "change": "mean abs change per step, 2nd half", "slow_std": "std of its moving average, 2nd half"}
+
+
+def dynamics_column(key: str) -> tuple[str, str, str]:
+    """A column of the dynamics metric: "dynamics/grad/generator/generator/step1" ->
+    ("G grad (GAN loss): step 1", key, ".3g"); step counts without decimals."""
+    series, stat = key[len("dynamics/"):].rsplit("/", 1)
+    name = SERIES_NAMES.get(series, series)
+    if stat.startswith("steps_below_"):
+        return f"{name}: first step < {stat[len('steps_below_'):]} x step 1 (n/a: never)", key, ".0f"
+    return f"{name}: {DYNAMICS_STATS.get(stat, stat)}", key, ".3g"
 
 
 def _all_modes(run: dict[str, Any]) -> bool | None:
@@ -380,6 +400,11 @@ STD_NOTE = ("± is the sample standard deviation over seeds (ddof 1); "
             "with one seed a mean cell shows that seed's value alone, without ±.")
 
 
+def format_value(value: float, digits: int | str) -> str:
+    """A table cell's number: ``digits`` decimals, or a format spec such as ".3g" or ".2e"."""
+    return format(float(value), digits if isinstance(digits, str) else f".{digits}f")
+
+
 def _mean_std(values: list[float | None], digits: int | str) -> str:
     """"mean ± std" of the finite values (``digits``: decimals, or a format spec such as ".2e").
 
@@ -390,17 +415,16 @@ def _mean_std(values: list[float | None], digits: int | str) -> str:
     finite = [v for v in values if v is not None and math.isfinite(v)]
     if not finite:
         return "n/a"
-    spec = digits if isinstance(digits, str) else f".{digits}f"
-    text = format(float(np.mean(finite)), spec)
+    text = format_value(np.mean(finite), digits)
     if len(finite) > 1:
-        text += f" ± {format(float(np.std(finite, ddof=1)), spec)}"
+        text += f" ± {format_value(np.std(finite, ddof=1), digits)}"
     return text if len(finite) == len(values) else f"{text} ({len(values) - len(finite)} n/a)"
 
 
-def _cell(values: list[float | None], digits: int, aggregate: str = "mean") -> str:
+def _cell(values: list[float | None], digits: int | str, aggregate: str = "mean") -> str:
     if aggregate == "min":
         finite = [v for v in values if v is not None and math.isfinite(v)]
-        return f"{min(finite):.{digits}f}" if finite else "n/a"
+        return format_value(min(finite), digits) if finite else "n/a"
     return _mean_std(values, digits)
 
 

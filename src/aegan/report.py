@@ -224,11 +224,13 @@ def _mixture_centres(protocol: dict[str, Any]) -> np.ndarray | None:
         return None
 
 
-def _fmt(value: Any, digits: int = 3) -> str:
+def _fmt(value: Any, digits: int | str = 3) -> str:
+    from aegan.compare import format_value
+
     if value is None:
         return "n/a"
     if isinstance(value, float):
-        return f"{value:.{digits}f}" if math.isfinite(value) else str(value)
+        return format_value(value, digits) if math.isfinite(value) else str(value)
     return str(value)
 
 

@@ -206,13 +206,15 @@ def as_results(table: Table) -> tuple[list[Any], list[dict[str, Any]]]:
 def reference_cells(table: Table, columns: list[tuple]) -> list[list[str]]:
     """Reference rows as table cells: the label in italics with "(published)" (or "(measured)"),
     blank where a column has no reference value (seeds, the worst seed, timing)."""
+    from aegan.compare import format_value
+
     rows = []
     for ref in table.references:
         cells = [f"*{ref['label']} ({ref.get('kind', 'published')})*", ""]
         for col in columns:
             value, std = ref["metrics"].get(col[1]), ref["std"].get(col[1])
-            text = "" if value is None or col[3:] else f"{value:.{col[2]}f}"
-            cells.append(text + (f" ± {std:.{col[2]}f}" if text and std is not None else ""))
+            text = "" if value is None or col[3:] else format_value(value, col[2])
+            cells.append(text + (f" ± {format_value(std, col[2])}" if text and std is not None else ""))
         rows.append(cells)
     return rows
 
@@ -244,6 +246,8 @@ def grid_summary(table: Table, column: tuple) -> str:
     quartiles, best; for two methods, in how many shared settings each is higher."""
     import numpy as np
 
+    from aegan.compare import format_value
+
     values = grid_values(table, column[1])
     if not values:
         return ""
@@ -254,7 +258,8 @@ def grid_summary(table: Table, column: tuple) -> str:
         v = np.array(list(by_point.values()))
         q1, med, q3 = np.percentile(v, [25, 50, 75])
         best = v.min() if column[1] in _lower_is_better() else v.max()
-        lines.append(f"| {method} | {len(v)} | {med:.{digits}f} | {q1:.{digits}f} - {q3:.{digits}f} | {best:.{digits}f} |")
+        med_text, q1_text, q3_text, best_text = (format_value(x, digits) for x in (med, q1, q3, best))
+        lines.append(f"| {method} | {len(v)} | {med_text} | {q1_text} - {q3_text} | {best_text} |")
     if len(values) == 2:
         (a, va), (b, vb) = values.items()
         shared = sorted(va.keys() & vb.keys(), key=str)

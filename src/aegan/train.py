@@ -511,6 +511,8 @@ class Trainer:
         samples: a line of eval.jsonl and TensorBoard scalars eval/<metric>. Every global RNG
         is restored afterwards, so the training is the same with or without these evaluations."""
         ev = self.config.eval
+        for step, row in log.flush():  # the log on disk reaches this step (the dynamics metric reads it)
+            self.monitor.observe(step, row)
         state = capture_rng()
         try:
             metrics = evaluate(self._eval_context(ev.every_n_samples or ev.n_samples), ev.metrics, ev.params)
@@ -529,9 +531,13 @@ class Trainer:
             return self._evaluate()
 
     def _eval_context(self, n_samples: int) -> EvalContext:
-        """What the metrics see: samples from the prior by the evaluation seed, the data, this run's device."""
+        """What the metrics see: samples from the prior by the evaluation seed, the data, this run's
+        device and its logged steps."""
+        from aegan.records import read_log
+
         seed = self.config.eval.seed
-        return EvalContext(lambda n: self.generate(n, seed), self.data, n_samples, seed, device=str(self.device))
+        return EvalContext(lambda n: self.generate(n, seed), self.data, n_samples, seed, device=str(self.device),
+                           log_rows=lambda: read_log(self.paths.log))
 
     def _evaluate(self) -> dict[str, Any]:
         ctx = self._eval_context(self.config.eval.n_samples)

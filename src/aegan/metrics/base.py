@@ -30,6 +30,9 @@ class EvalContext:
     # the run's device: the metrics' networks run there (a metric's own ``device`` parameter
     # wins; None: cuda when available)
     device: str | None = None
+    # the run's logged steps (log.jsonl rows), for metrics of the training path (dynamics);
+    # None where there is no run (e.g. real-data statistics)
+    log_rows: Callable[[], list[dict]] | None = None
     # results shared by the metrics of one evaluation (e.g. generated Inception features that
     # fid and prdc both use); ``dataclasses.replace`` keeps the same dict
     memo: dict = field(default_factory=dict, repr=False, compare=False)
