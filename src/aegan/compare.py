@@ -471,17 +471,18 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
                   f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps", ""]
         balances = {id(r): term_gradients_of(j, r) for j, r in rows}
         with_terms = any(balances.values())
-        header = ["method", "seeds", *[c[0] for c in columns], "all modes in every seed", "ms/step",
-                  *([TERM_COLUMN] if with_terms else [])]
+        with_modes = any(_all_modes(r) is not None for _, r in rows)  # a mode-counting metric was computed
+        header = ["method", "seeds", *[c[0] for c in columns], *(["all modes in every seed"] if with_modes else []),
+                  "ms/step", *([TERM_COLUMN] if with_terms else [])]
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for method in dict.fromkeys(j.row for j, _ in rows):
             runs = [r for j, r in rows if j.row == method]
             cells = [_cell([r["metrics"].get(c[1]) for r in runs], *c[2:]) for c in columns]
             full = [_all_modes(r) for r in runs]
-            full_text = "n/a" if None in full else ("yes" if all(full) else "no")
+            full_text = ["n/a" if None in full else ("yes" if all(full) else "no")] if with_modes else []
             ms = np.mean([r["time_per_step_ms"] for r in runs])
             terms = [term_text([balances[id(r)] for r in runs])] if with_terms else []
-            lines.append("| " + " | ".join([method, str(len(runs)), *cells, full_text, f"{ms:.2f}", *terms]) + " |")
+            lines.append("| " + " | ".join([method, str(len(runs)), *cells, *full_text, f"{ms:.2f}", *terms]) + " |")
         for cells in (extra_rows or {}).get(label, []):
             padded = cells + [""] * (len(header) - len(cells))
             lines.append("| " + " | ".join(padded) + " |")
