@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -67,6 +68,8 @@ def test_a_finished_run_leaves_a_record_of_everything_a_table_and_a_report_need(
     env = record["environment"]
     assert (env["aegan"], env["torch"], env["device"]) == (__version__, torch.__version__, "cpu")
     assert env["machine"]["cpus"] >= 1 and env["python"].count(".") == 2
+    assert env["machine"]["cpu_capability"] == torch.backends.cpu.get_cpu_capability()  # e.g. AVX2: the kernels used
+    assert env["machine"]["processor"] not in ("", "x86_64") or not Path("/proc/cpuinfo").is_file()  # the CPU's model
     assert env["git"]["commit"] is None or re.fullmatch(r"[0-9a-f]{40}", env["git"]["commit"])
     copied = list((records / "tiny" / "gan_ae_decay").glob("seed0-*.json"))
     assert len(copied) == 1 and read_record(copied[0]) == record  # compare --records: the same record

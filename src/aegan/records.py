@@ -184,6 +184,17 @@ def _git_commit() -> dict[str, Any]:
     return {"commit": commit or None, "dirty": bool(dirty) if commit else None}
 
 
+def _cpu_model() -> str | None:
+    """The CPU's model name (Linux /proc/cpuinfo; None elsewhere): platform.processor() says only "x86_64"."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return None
+
+
 def environment(device: Any) -> dict[str, Any]:
     """Software versions and the machine a run ran on."""
     import numpy
@@ -195,7 +206,9 @@ def environment(device: Any) -> dict[str, Any]:
     info = {"aegan": __version__, "git": _git_commit(), "torch": torch.__version__, "numpy": numpy.__version__,
             "python": platform.python_version(), "device": device,
             "machine": {"hostname": platform.node(), "platform": platform.platform(),
-                        "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}}
+                        "processor": _cpu_model() or platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+                        # the kernels ATen dispatches to: runs on CPUs of another level may differ in the last bits
+                        "cpu_capability": torch.backends.cpu.get_cpu_capability()}}
     if device.startswith("cuda") and torch.cuda.is_available():
         info["device_name"] = torch.cuda.get_device_name(torch.device(device))
         info["cuda"] = torch.version.cuda

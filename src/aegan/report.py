@@ -310,7 +310,9 @@ def header_context(table: Table) -> dict[str, Any]:
     env = [r["environment"] for r in records]
     commits = [f"{e['git']['commit'][:10]}{' (uncommitted changes)' if e['git'].get('dirty') else ''}"
                if e.get("git", {}).get("commit") else "not a git checkout" for e in env]
-    machines = [f"{e['machine'].get('hostname')} ({e['machine'].get('processor')}, {e['machine'].get('cpus')} CPUs; "
+    machines = [f"{e['machine'].get('hostname')} ({e['machine'].get('processor')}"
+                f"{', ' + e['machine']['cpu_capability'] if e['machine'].get('cpu_capability') else ''}, "
+                f"{e['machine'].get('cpus')} CPUs; "
                 f"{e.get('device_name') or e.get('device')})" for e in env]
     return {
         "data": first.get("data_protocol"), "n_samples": first["config"].get("eval", {}).get("n_samples"),
