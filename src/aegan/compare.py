@@ -55,8 +55,8 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     # ("third_party_fast/sigma0.5/missed_modes"; 000 Sec. 4.2)
     missed = sorted({key for r in results for key in r["metrics"] if key.endswith("/missed_modes")})
     columns += [(f"third-party D: missed ({key.split('/')[1]})", key, 1) for key in missed]
-    dynamics = dict.fromkeys(key for r in results for key in r["metrics"] if key.startswith("dynamics/"))
-    return columns + [dynamics_column(key) for key in dynamics]
+    dynamics = {key for r in results for key in r["metrics"] if key.startswith("dynamics/")}
+    return columns + [dynamics_column(key) for key in sorted(dynamics, key=lambda k: _dynamics_rank(k, dynamics))]
 
 
 # readable names of logged series the dynamics metric is usually given (others show their key)
@@ -65,6 +65,15 @@ SERIES_NAMES = {"grad/generator/generator": "G grad (GAN loss)", "grad/vae/gener
                 "diag/alpha_l": "alpha_L", "diag/recon_error": "reconstruction error"}
 DYNAMICS_STATS = {"step1": "step 1", "last": "last 10 % (median)", "mean": "mean, 2nd half", "std": "std, 2nd half",
                   "change": "mean abs change per step, 2nd half", "slow_std": "std of its moving average, 2nd half"}
+
+
+def _dynamics_rank(key: str, keys: set[str]) -> tuple[int, str]:
+    """Column order: the gradient's statistics, then the output's, then the other series' medians."""
+    series, stat = key.rsplit("/", 1)
+    if stat == "last" and f"{series}/step1" in keys:
+        return 1, key  # the gradient's late median, beside its step 1
+    order = {"step1": 0, "mean": 3, "std": 4, "change": 5, "slow_std": 6}
+    return (2 if stat.startswith("steps_below_") else order.get(stat, 7)), key
 
 
 def dynamics_column(key: str) -> tuple[str, str, str]:

@@ -62,3 +62,16 @@ def test_a_runs_dynamics_are_its_own_logged_steps_and_tabulate(tmp_path):
     assert metrics["dynamics/diag/d_fake/mean"] == pytest.approx(sum(r["diag/d_fake"] for r in rows[3:]) / 3)
     text, _ = tables_markdown([tmp_path])
     assert "| G grad (GAN loss): step 1 |" in text and "D(fake): last 10 % (median)" in text
+
+
+def test_dynamics_columns_come_gradient_first_then_output_then_the_other_series():
+    from aegan.compare import columns_for
+
+    keys = ["diag/alpha_l/last", "diag/d_fake/change", "diag/d_fake/mean", "grad/g/last", "grad/g/step1",
+            "grad/g/steps_below_0.01", "diag/d_fake/slow_std", "diag/d_fake/std"]
+    columns = columns_for([{"metrics": {f"dynamics/{k}": 1.0 for k in keys}}])
+    assert [c[1][len("dynamics/"):] for c in columns] == [
+        "grad/g/step1", "grad/g/last", "grad/g/steps_below_0.01", "diag/d_fake/mean", "diag/d_fake/std",
+        "diag/d_fake/change", "diag/d_fake/slow_std", "diag/alpha_l/last"]
+    assert columns[2][0] == "grad/g: first step < 0.01 x step 1 (n/a: never)" and columns[2][2] == ".0f"
+    assert columns[7][0] == "alpha_L: last 10 % (median)"
