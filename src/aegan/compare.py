@@ -448,7 +448,14 @@ def term_gradients_of(job: Job, result: dict[str, Any]) -> dict[str, dict[str, f
 
     if "term_gradients" in result:
         return result["term_gradients"]
-    return term_gradients(thin_series(read_log(Path(job.run_dir) / "log.jsonl")))
+    log = Path(job.run_dir) / "log.jsonl"
+    try:
+        with open(log) as f:
+            if "/term/" not in f.readline():  # the first step shows whether terms were logged apart
+                return {}
+    except OSError:
+        return {}
+    return term_gradients(thin_series(read_log(log)))
 
 
 def term_text(balances: list[dict[str, dict[str, float]]]) -> str:
