@@ -76,6 +76,8 @@ def test_the_report_of_a_records_directory_marks_published_rows_and_needs_no_run
     copy = tmp_path / "records"
     shutil.copytree(records, copy)
     shutil.copy(records.parent / "references.yaml", tmp_path / "refs.yaml")
+    with open(tmp_path / "refs.yaml", "a") as refs:  # a row we measured (real data), not a paper's
+        refs.write("- {config: tiny, method: '-', metric: mixture/modes, value: 8, source: real data, kind: measured}\n")
     report = tmp_path / "r.html"
     assert main(["report", str(copy), "--out", str(report)]) == 0  # the runs are here: each row's samples.png
     samples = _section(report.read_text(), "Samples")
@@ -89,6 +91,8 @@ def test_the_report_of_a_records_directory_marks_published_rows_and_needs_no_run
     html = report.read_text()
     published = re.findall(r'<tr class="published"><td class="label">([^<]+)<span class="badge">published', html)
     assert published == ["PacGAN (Lin 2018) "]  # one row of its two numbers; "other" is not this table's
+    measured = re.findall(r'<tr class="published"><td class="label">([^<]+)<span class="badge">measured', html)
+    assert measured == ["real data "] and "were measured by us outside the runs" in html
     assert "<td>7.90</td><td>0.956 ± 0.010</td>" in _section(html, "Results")
     assert "config (from the record)" in _section(html, "Per seed")
     samples = _section(html, "Samples")  # drawn from the records' previews of the last snapshot

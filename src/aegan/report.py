@@ -289,7 +289,9 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
     return {"benchmark": table.benchmark, "columns": [c[0] for c in columns], "rows": rows,
             "seed_columns": [c[0] for c in columns if not c[3:]],  # a seed has no worst-seed column
             "primary": next(c[0] for c in columns if c[1] == primary[1]) if primary else None,
-            "references": [cells[:1] + cells[2:] for cells in reference_cells(table, columns)],
+            "references": [{"label": ref["label"], "kind": ref.get("kind", "published"), "cells": cells[2:]}
+                           for ref, cells in zip(table.references, reference_cells(table, columns))],
+            "measured_references": any(ref.get("kind") == "measured" for ref in table.references),
             "reference_notes": [f"{r['label']}: {'; '.join(r['notes'])}" for r in table.references if r["notes"]],
             "header": header_context(table), "curves": curves_figures(table), "samples_figure": figure,
             "metric_curves": metric_curves_figures(table, columns),
