@@ -302,6 +302,10 @@ def test_records_tables_show_the_loss_terms_balance_reference_kinds_and_one_benc
     assert re.search(r"\| generator: adversarial [0-9.e+-]+, geometric [0-9.e+-]+, mode [0-9.e+-]+ \|$", row)
     assert "| *real data (measured)* |  | 8.00 |" in text and "| *Paper 2020 (published)* |  | 7.50 |" in text
     terms = row.rsplit("|", 2)[1]
+    assert main(["report", str(records), "--out", str(tmp_path / "r.html")]) == 0  # the report shows the same cell
+    html = (tmp_path / "r.html").read_text()
+    assert "<th>gradient norm per loss term (last 10 % of steps)</th>" in html
+    assert f'<td class="terms">{terms.strip()}</td>' in html and "real data <span class=\"badge\">measured" in html
     compared = (tmp_path / "out" / "results.md").read_text()  # compare's own table: the same cell, from the run's log
     assert next(line for line in compared.splitlines() if line.startswith("| reg_gan")).rsplit("|", 2)[1] == terms
     readme = tmp_path / "README.md"

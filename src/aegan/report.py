@@ -246,7 +246,7 @@ def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, 
 
 def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[str, Any]:
     """Everything the template shows for one table."""
-    from aegan.compare import _all_modes, _cell, columns_for
+    from aegan.compare import TERM_COLUMN, _all_modes, _cell, columns_for, term_text
     from aegan.tables import as_results
 
     jobs, results = as_results(table)
@@ -278,6 +278,7 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
                      "diverged": sum(s["status"] != "ok" for s in per_seed),
                      "all_modes": "n/a" if not full or None in full else ("yes" if all(full) else "no"),
                      "ms": _fmt(float(np.mean([r["time_per_step_ms"] for r in runs])), 2),
+                     "terms": term_text([r["term_gradients"] for r in runs]),
                      "worst": f"seed {worst['seed']} ({_fmt(worst['primary'], primary[2])})" if worst else "n/a",
                      "samples": _embed(next((s["samples"] for s in per_seed if s["samples"]), None))
                      or preview_figure([r for _, r in table.records if r["label"] == label])})
@@ -286,7 +287,9 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
     diverged = [{"label": r["label"], "seed": r["seed"], "step": r["step"], "reason": r.get("reason")}
                 for _, r in table.records if r["status"] != "ok"]
     warnings = [{"label": r["label"], "seed": r["seed"], **w} for _, r in table.records for w in r.get("warnings") or []]
+    with_terms = any(r["term_gradients"] for r in results)
     return {"benchmark": table.benchmark, "columns": [c[0] for c in columns], "rows": rows,
+            "term_column": TERM_COLUMN if with_terms else None,
             "seed_columns": [c[0] for c in columns if not c[3:]],  # a seed has no worst-seed column
             "primary": next(c[0] for c in columns if c[1] == primary[1]) if primary else None,
             "references": [{"label": ref["label"], "kind": ref.get("kind", "published"), "cells": cells[2:]}
