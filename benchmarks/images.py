@@ -63,10 +63,9 @@ def term_balance(run_dir) -> str:
     """Each loss term's gradient norm over its phase's nets (``train.grad_per_term``), mean
     over the last 10 % of the logged steps: the balance each method trains with (e.g.
     "generator: adversarial 2.0, geometric 81"); the column ``aegan tables`` shows too."""
-    from aegan.compare import term_text
-    from aegan.records import read_log, term_gradients, thin_series
+    from aegan.compare import run_term_gradients, term_text
 
-    return term_text([term_gradients(thin_series(read_log(Path(run_dir) / "log.jsonl")))])
+    return term_text([run_term_gradients(run_dir)])
 
 
 def _group(jobs, results):

@@ -444,14 +444,20 @@ def term_gradients_of(job: Job, result: dict[str, Any]) -> dict[str, dict[str, f
     """A run's per-term gradient norms (``records.term_gradients``): from its result when it
     carries them (a record's series), else from the run directory's log; {} without
     ``train.grad_per_term``."""
-    from aegan.records import read_log, term_gradients, thin_series
-
     if "term_gradients" in result:
         return result["term_gradients"]
-    log = Path(job.run_dir) / "log.jsonl"
+    return run_term_gradients(job.run_dir)
+
+
+def run_term_gradients(run_dir: str | Path) -> dict[str, dict[str, float]]:
+    """``records.term_gradients`` of a run directory's log; {} when its first step logged no
+    term apart (no ``train.grad_per_term``: the log is not read further) or there is no log."""
+    from aegan.records import read_log, term_gradients, thin_series
+
+    log = Path(run_dir) / "log.jsonl"
     try:
         with open(log) as f:
-            if "/term/" not in f.readline():  # the first step shows whether terms were logged apart
+            if "/term/" not in f.readline():
                 return {}
     except OSError:
         return {}

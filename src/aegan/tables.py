@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import json
+import math
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -227,8 +228,6 @@ def primary_column(columns: list[tuple]) -> tuple | None:
 def grid_values(table: Table, metric: str) -> dict[str, dict[tuple, float]]:
     """For a grid comparison (rows ``method[key=value,...]``): method -> {(point, seed): value}
     of ``metric`` over its finished runs; {} when no row is a grid point."""
-    import math
-
     from aegan.compare import parse_row_label
 
     values: dict[str, dict[tuple, float]] = {}
@@ -246,7 +245,7 @@ def grid_summary(table: Table, column: tuple) -> str:
     quartiles, best; for two methods, in how many shared settings each is higher."""
     import numpy as np
 
-    from aegan.compare import format_value
+    from aegan.compare import LOWER_IS_BETTER, format_value
 
     values = grid_values(table, column[1])
     if not values:
@@ -257,7 +256,7 @@ def grid_summary(table: Table, column: tuple) -> str:
     for method, by_point in values.items():
         v = np.array(list(by_point.values()))
         q1, med, q3 = np.percentile(v, [25, 50, 75])
-        best = v.min() if column[1] in _lower_is_better() else v.max()
+        best = v.min() if column[1] in LOWER_IS_BETTER else v.max()
         med_text, q1_text, q3_text, best_text = (format_value(x, digits) for x in (med, q1, q3, best))
         lines.append(f"| {method} | {len(v)} | {med_text} | {q1_text} - {q3_text} | {best_text} |")
     if len(values) == 2:
@@ -268,12 +267,6 @@ def grid_summary(table: Table, column: tuple) -> str:
         lines += ["", f"Paired by setting and seed: {a} is higher than {b} in {higher} of {len(shared)}, "
                       f"lower in {lower}."]
     return "\n".join(lines)
-
-
-def _lower_is_better() -> frozenset:
-    from aegan.compare import LOWER_IS_BETTER
-
-    return LOWER_IS_BETTER
 
 
 def markdown(table: Table) -> str:
