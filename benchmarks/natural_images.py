@@ -7,8 +7,8 @@
     python benchmarks/natural_images.py cifar10_resnet | celeba_table6 | celeba_vlgan | celeba_mdgan ...
     # any --section.key=value after the options overrides every run's config (--train.steps=500)
 
-Runs go through ``aegan.compare`` (finished runs are reused; an interrupted table continues),
-then this script writes ``OUT/<table>_<scale>.md`` and ``.json``: per method mean ± sample std
+Runs go through ``aegan.compare`` (finished runs are reused; an interrupted table continues;
+``--records DIR`` also appends each finished run's record to a records directory), then this script writes ``OUT/<table>_<scale>.md`` and ``.json``: per method mean ± sample std
 over seeds of each metric, ms/step, then the papers' rows from ``benchmarks/references.yaml``
 ("paper"), and a header with the machine, steps, sample counts, seeds and wall time.
 
@@ -203,7 +203,7 @@ def table(name: str, scale: str, jobs, results, wall: float, workers: int, real:
 
 def main(argv: list[str] | None = None) -> int:
     from aegan.checkpoint import atomic_write_json, atomic_write_text
-    from aegan.compare import grid_points, plan, run_all
+    from aegan.compare import grid_points, plan, records_appender, run_all
     from aegan.config import parse_overrides
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -218,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--list", action="store_true", help="print the plan and stop")
     p.add_argument("--real-row", action="store_true",
                    help="add FID/KID of eval.n_samples held-out real images (their Inception features are cached)")
+    p.add_argument("--records", metavar="DIR", help="also append each finished run's record to this records "
+                                                    "directory (the README's stand-in table: benchmarks/results/natural_cpu)")
     args, rest = p.parse_known_args(argv)
     overrides = parse_overrides(rest)
     spec = TABLES[args.table]
@@ -234,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             print(i, job.row, job.seed, job.run_dir)
         return 0
     started = time.perf_counter()
-    results = run_all(jobs, args.workers)
+    results = run_all(jobs, args.workers, on_done=None if args.records is None else records_appender(jobs, args.records))
     real = real_data_metrics(jobs[0]) if args.real_row else None
     text = table(args.table, args.scale, jobs, results, time.perf_counter() - started, args.workers, real)
     atomic_write_text(Path(args.out) / f"{args.table}_{args.scale}.md", text)
