@@ -185,3 +185,28 @@ def test_bad_grid_is_a_config_error(tmp_path, capsys):
                           (["--grid", "train.lr=[1,2]", "--sample", "3"], "--sample: 3 is not between 1 and")]:
         assert main(["compare", config, "--methods", "nsgan", "--out", str(tmp_path / "o"), *grid, "--list"]) == 2
         assert message in capsys.readouterr().err
+
+
+def test_seeds_take_a_count_a_range_or_a_list_and_later_seeds_merge(tmp_path, capsys):
+    from aegan.compare import parse_seeds
+    from aegan.config import ConfigError
+    from aegan.tables import tables_markdown
+
+    assert parse_seeds("3") == [0, 1, 2] and parse_seeds("3-5") == [3, 4, 5] and parse_seeds("7,2") == [7, 2]
+    for bad in ("0", "x", "2,2", "-1", "5-3"):
+        with pytest.raises(ConfigError, match="--seeds"):
+            parse_seeds(bad)
+    config, records = _config(tmp_path), tmp_path / "records"
+    run = ["compare", config, "--methods", "nsgan", "--no-progress", "--workers", "1", "--records", str(records)]
+    assert main([*run, "--seeds", "1", "--out", str(tmp_path / "laptop")]) == 0
+    assert main([*run, "--seeds", "1-1", "--out", str(tmp_path / "cluster")]) == 0  # seed 1 alone, elsewhere
+    assert not (tmp_path / "cluster" / "tiny" / "nsgan" / "seed0").exists()
+    assert main(["compare", config, "--methods", "nsgan", "--no-progress", "--workers", "1", "--seeds", "2",
+                 "--out", str(tmp_path / "both")]) == 0
+    merged, _ = tables_markdown([records])
+    both, _ = tables_markdown([tmp_path / "both"])
+    row = [line.rsplit("|", 2)[0] for line in merged.splitlines() if line.startswith("| nsgan")]
+    assert row and row == [line.rsplit("|", 2)[0] for line in both.splitlines() if line.startswith("| nsgan")]
+    assert "| nsgan | 2 |" in merged
+    assert main(["compare", config, "--methods", "nsgan", "--seeds", "0", "--out", str(tmp_path / "x")]) == 2
+    assert "--seeds '0'" in capsys.readouterr().err

@@ -347,3 +347,28 @@ def test_a_grid_tables_distribution_over_settings_is_worked_by_hand():
     assert grid_summary(Table("plain", "h", {"varied": []}, records=[(Path("x"), {
         "label": "nsgan", "status": "ok", "seed": 0, "metrics": {"mode_score/mode_score": 1.0}})]),
         ("MODE score", "mode_score/mode_score", 2)) == ""
+    # a measured real-data row of 6: the share of runs at least half of it (>= 3): 2 of 4, 2 of 4
+    table.references = [{"label": "real data", "kind": "measured", "metrics": {"mode_score/mode_score": 6.0}, "std": {}},
+                        {"label": "Paper", "kind": "published", "metrics": {"mode_score/mode_score": 9.0}, "std": {}}]
+    text = grid_summary(table, ("MODE score", "mode_score/mode_score", 2))
+    assert "| method | runs | median | quartiles | best | share >= 3.00 |" in text
+    assert "| nsgan | 4 | 2.50 | 1.75 - 3.25 | 4.00 | 0.50 |" in text and "| reg_gan | 4 | 3.50 | 1.75 - 5.25 | 6.00 | 0.50 |" in text
+    assert "| *real data (measured)* |  | 6.00 |" in text and "Paper" not in text
+    fid = Table("grid", "h", {"varied": ["train.lr"]}, records=[(Path("x"), {
+        "label": f"nsgan[train.lr={lr}]", "status": "ok", "seed": 0, "metrics": {"fid/fid": v}})
+        for lr, v in ((0.1, 10.0), (0.01, 30.0), (0.001, 90.0))],
+        references=[{"label": "real", "kind": "measured", "metrics": {"fid/fid": 20.0}, "std": {}}])
+    assert "| nsgan | 3 | 30.00 | 20.00 - 60.00 | 10.00 | 0.67 |" in grid_summary(fid, ("FID", "fid/fid", 2))  # <= 40
+
+
+def test_a_grid_only_table_has_no_row_per_setting(tmp_path):
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "out", "--methods", "gan", "--seeds", "1", "--records", str(records),
+                    "--grid", "train.lr=[1e-3,2e-3]") == 0
+    full, _ = tables_markdown([records])
+    assert "| gan[train.lr=1e-3] | 1 |" in full and "over the grid's settings" in full
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- aegan tables records --grid-only -->\n<!-- /aegan tables -->\n")
+    assert main(["tables", "--update", str(readme)]) == 0
+    text = readme.read_text()
+    assert "| gan[train.lr" not in text and "| gan | 2 |" in text and "protocol: `" in text

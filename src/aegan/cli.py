@@ -39,7 +39,8 @@ def _parser() -> argparse.ArgumentParser:
     c = sub.add_parser("compare", help="train methods x seeds on configs and write a results table")
     c.add_argument("configs", nargs="+", help="YAML configs (one table per config)")
     c.add_argument("--methods", required=True, help="comma-separated method names")
-    c.add_argument("--seeds", type=int, default=3)
+    c.add_argument("--seeds", default="3", help="a count N (seeds 0..N-1, default 3), a range A-B or a list A,B "
+                                                "(more seeds of a table, run elsewhere, merge with its first ones)")
     c.add_argument("--workers", type=int, default=2, help="parallel runs (processes, one thread each)")
     c.add_argument("--out", default="results/compare", help="output directory")
     c.add_argument("--no-progress", action="store_true")
@@ -67,6 +68,8 @@ def _parser() -> argparse.ArgumentParser:
                          "references.yaml comes first")
     tb.add_argument("--benchmark", action="append", default=[], metavar="NAME",
                     help="only this benchmark's table (a config's name, e.g. stacked_mnist_cpu); repeatable")
+    tb.add_argument("--grid-only", action="store_true",
+                    help="a grid comparison (compare --grid) as its distribution over settings, no row per setting")
 
     r = sub.add_parser("report", help="one self-contained HTML report of a compare --out or records directory")
     r.add_argument("dirs", nargs="+", help="directories holding records (several merge)")
@@ -158,11 +161,12 @@ def cmd_eval(args, overrides) -> int:
 
 
 def cmd_compare(args, overrides) -> int:
-    from aegan.compare import compare, describe_plan, grid_points, plan, run_job
+    from aegan.compare import compare, describe_plan, grid_points, parse_seeds, plan, run_job
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if args.seeds <= 0 or args.workers <= 0:
-        raise ConfigError("--seeds and --workers must be positive")
+    args.seeds = parse_seeds(args.seeds)
+    if args.workers <= 0:
+        raise ConfigError("--workers must be positive")
     if args.sample is not None and not args.grid:
         raise ConfigError("--sample: draws points of a --grid; give one")
     points = grid_points(args.grid, args.sample) if args.grid else None
@@ -212,7 +216,7 @@ def cmd_tables(args) -> int:
         return 1 if stale and args.check else 0
     if not args.dirs:
         raise ConfigError("aegan tables: give records directories, or --update FILE")
-    text, messages = tables_markdown(args.dirs, args.references, args.benchmark)
+    text, messages = tables_markdown(args.dirs, args.references, args.benchmark, args.grid_only)
     for message in messages:
         print(f"aegan: {message}", file=sys.stderr)
     if args.out:

@@ -20,7 +20,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 import yaml
@@ -235,15 +235,37 @@ def grid_points(specs: list[str], sample: int | None = None, seed: int = 0) -> l
     return points
 
 
-def plan(configs: list[str], methods: list[str], seeds: int, out: Path, overrides: dict[str, Any],
+def parse_seeds(text: str | int) -> list[int]:
+    """``--seeds``: a count N (seeds 0..N-1), a range ``A-B`` (A..B, both included) or a list
+    ``A,B,...``: later seeds of a table run elsewhere (a cluster) merge with the first ones."""
+    text = str(text).strip()
+    try:
+        if text.isdigit():
+            seeds = list(range(int(text)))
+        elif "-" in text.lstrip("-"):
+            first, last = (int(part) for part in text.split("-", 1))
+            seeds = list(range(first, last + 1))
+        else:
+            seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        seeds = []
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ConfigError(f"--seeds {text!r}: give a count N (seeds 0..N-1, N >= 1), a range A-B or a list A,B,... "
+                          "of distinct non-negative seeds")
+    return seeds
+
+
+def plan(configs: list[str], methods: list[str], seeds: int | Iterable[int], out: Path, overrides: dict[str, Any],
          points: list[tuple[tuple[str, Any], ...]] | None = None) -> list[Job]:
-    """configs x methods x grid points x seeds, in that order (``--list`` numbers them so)."""
+    """configs x methods x grid points x seeds, in that order (``--list`` numbers them so);
+    ``seeds``: a count N (0..N-1) or the seeds themselves."""
+    seed_list = list(range(seeds)) if isinstance(seeds, int) else list(seeds)
     jobs = [
         Job(c, m, s, str(out / dataset_label(c) / row_label(m, p) / f"seed{s}"), tuple(sorted(overrides.items())), p)
         for c in configs
         for m in methods
         for p in (points or [()])
-        for s in range(seeds)
+        for s in seed_list
     ]
     for job in jobs:
         job.config()  # validate everything before starting any work
@@ -532,13 +554,17 @@ def finished_runs(configs: list[str], out: str | Path) -> tuple[list[Job], list[
 
 
 def figure(jobs: list[Job], out: Path) -> list[Path]:
-    """Per config, one row of snapshots per method (seed 0), side by side."""
+    """Per config, one row of snapshots per method (its first seed), side by side."""
     from aegan.data import build_dataset
     from aegan.plots import image_grid, load_snapshots, scatter_rows
 
     paths = []
     for config_path in dict.fromkeys(j.config_path for j in jobs):
-        chosen = [j for j in jobs if j.config_path == config_path and j.seed == 0]
+        first: dict[str, Job] = {}
+        for j in jobs:
+            if j.config_path == config_path and (j.row not in first or j.seed < first[j.row].seed):
+                first[j.row] = j
+        chosen = list(first.values())
         config = chosen[0].config()
         data = build_dataset(config.data.name, config.data.params, 0, "cpu")
         path = out / f"{dataset_label(config_path)}_samples.png"
@@ -556,7 +582,7 @@ def figure(jobs: list[Job], out: Path) -> list[Path]:
     return paths
 
 
-def compare(configs: list[str], methods: list[str], seeds: int, out: str | Path, workers: int = 2,
+def compare(configs: list[str], methods: list[str], seeds: int | Iterable[int], out: str | Path, workers: int = 2,
             overrides: dict[str, Any] | None = None, progress: bool = True,
             points: list[tuple[tuple[str, Any], ...]] | None = None, records: str | Path | None = None) -> str:
     """Run the plan, write results.md/results.json and the figures; with ``records``, also

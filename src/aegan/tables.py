@@ -239,10 +239,22 @@ def grid_values(table: Table, metric: str) -> dict[str, dict[tuple, float]]:
     return values
 
 
+def measured_reference(table: Table, metric: str) -> tuple[str, float] | None:
+    """The first ``kind: measured`` reference row's (label, value) of ``metric`` (real data's
+    score under the same protocol), or None."""
+    for ref in table.references:
+        value = ref["metrics"].get(metric)
+        if ref.get("kind") == "measured" and isinstance(value, (int, float)) and math.isfinite(value):
+            return ref["label"], float(value)
+    return None
+
+
 def grid_summary(table: Table, column: tuple) -> str:
     """The distribution of a grid comparison's metric over its settings, per method (001
     Table 1 / Fig. 3's question: how often does a method train well?): runs, median,
-    quartiles, best; for two methods, in how many shared settings each is higher."""
+    quartiles, best; with a measured real-data row, the share of runs that reach half of real
+    data's score (at most twice it for a lower-is-better metric); for two methods, in how
+    many shared settings each is higher."""
     import numpy as np
 
     from aegan.compare import LOWER_IS_BETTER, format_value
@@ -250,38 +262,58 @@ def grid_summary(table: Table, column: tuple) -> str:
     values = grid_values(table, column[1])
     if not values:
         return ""
-    digits = column[2]
+    digits, lower = column[2], column[1] in LOWER_IS_BETTER
+    real = measured_reference(table, column[1])
+    threshold = None if real is None else (2 * real[1] if lower else real[1] / 2)
+    head = ["method", "runs", "median", "quartiles", "best"]
+    if threshold is not None:
+        head.append(f"share {'<=' if lower else '>='} {format_value(threshold, digits)}")
     lines = [f"{column[0]} over the grid's settings (settings x seeds, each run once):", "",
-             "| method | runs | median | quartiles | best |", "|---|---|---|---|---|"]
+             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for method, by_point in values.items():
         v = np.array(list(by_point.values()))
         q1, med, q3 = np.percentile(v, [25, 50, 75])
-        best = v.min() if column[1] in LOWER_IS_BETTER else v.max()
-        med_text, q1_text, q3_text, best_text = (format_value(x, digits) for x in (med, q1, q3, best))
-        lines.append(f"| {method} | {len(v)} | {med_text} | {q1_text} - {q3_text} | {best_text} |")
+        best = v.min() if lower else v.max()
+        cells = [method, str(len(v)), format_value(med, digits),
+                 f"{format_value(q1, digits)} - {format_value(q3, digits)}", format_value(best, digits)]
+        if threshold is not None:
+            cells.append(f"{np.mean(v <= threshold if lower else v >= threshold):.2f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    if real is not None:
+        lines.append("| " + " | ".join([f"*{real[0]} (measured)*", "", format_value(real[1], digits), "", "",
+                                        *([""] if threshold is not None else [])]) + " |")
     if len(values) == 2:
         (a, va), (b, vb) = values.items()
         shared = sorted(va.keys() & vb.keys(), key=str)
         higher = sum(va[k] > vb[k] for k in shared)
-        lower = sum(va[k] < vb[k] for k in shared)
+        lower_count = sum(va[k] < vb[k] for k in shared)
         lines += ["", f"Paired by setting and seed: {a} is higher than {b} in {higher} of {len(shared)}, "
-                      f"lower in {lower}."]
+                      f"lower in {lower_count}."]
+    if threshold is not None:
+        lines += ["", f"The share column counts runs {'at most twice' if lower else 'at least half'} "
+                      f"the measured real-data value ({format_value(real[1], digits)})."]
     return "\n".join(lines)
 
 
-def markdown(table: Table) -> str:
+def markdown(table: Table, grid_only: bool = False) -> str:
     """One benchmark's markdown: compare's table, then its published rows, for a grid the
-    distribution over its settings, and what was refused."""
+    distribution over its settings, and what was refused. ``grid_only``: for a grid
+    comparison, the distribution alone (no row per setting)."""
     from aegan.compare import columns_for
     from aegan.compare import table as compare_table
 
     jobs, results = as_results(table)
     columns = columns_for(results)
-    extra = {table.benchmark: reference_cells(table, columns)}
-    text = compare_table(jobs, results, extra).rstrip("\n")
-    lines = [text, ""]
     primary = primary_column(columns)
     summary = grid_summary(table, primary) if primary and table.protocol.get("varied") else ""
+    lines = []
+    if not (grid_only and summary):
+        extra = {table.benchmark: reference_cells(table, columns)}
+        lines += [compare_table(jobs, results, extra).rstrip("\n"), ""]
+    else:
+        first = next((r for _, r in table.records if r["status"] == "ok"), table.records[0][1])
+        lines += [f"### {table.benchmark}", "",
+                  f"protocol: `{json.dumps(first['data_protocol'], sort_keys=True)}`, {first['steps']} steps", ""]
     if summary:
         lines += [summary, ""]
     lines += [f"protocol hash `{table.protocol_hash[:12]}` ({len(table.records)} records)"]
@@ -290,9 +322,9 @@ def markdown(table: Table) -> str:
 
 
 def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path] = (),
-                    benchmarks: Iterable[str] = ()) -> tuple[str, list[str]]:
+                    benchmarks: Iterable[str] = (), grid_only: bool = False) -> tuple[str, list[str]]:
     """Every table of the records under ``dirs`` (only those of ``benchmarks`` when given) as
-    markdown, and messages for stderr."""
+    markdown, and messages for stderr; ``grid_only``: grid comparisons as their distribution."""
     dirs, benchmarks = list(dirs), list(benchmarks)
     tables, problems = build_tables(dirs, references)
     if not tables:
@@ -305,7 +337,7 @@ def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path]
                               f"those have: {', '.join(t.benchmark for t in tables)}")
         tables = [t for t in tables if t.benchmark in benchmarks]
     messages = problems + [m for t in tables for m in t.refused]
-    return "\n".join(markdown(t) for t in tables), messages
+    return "\n".join(markdown(t, grid_only) for t in tables), messages
 
 
 # -- compare --records ------------------------------------------------------------------------------
@@ -400,7 +432,7 @@ BLOCK = re.compile(r"(?P<open><!-- aegan tables (?P<args>[^\n]*?) -->\n)(?P<body
 
 def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], list[str]]:
     """Regenerate every block of ``path`` between ``<!-- aegan tables DIR... [--references FILE]
-    [--benchmark NAME] -->``
+    [--benchmark NAME] [--grid-only] -->``
     and ``<!-- /aegan tables -->`` from the records it names (paths relative to the file's
     folder); the rest of the file is kept byte for byte. Returns (the blocks' argument strings
     whose text changed, messages); with ``check`` nothing is written."""
@@ -415,9 +447,9 @@ def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], lis
     messages: list[str] = []
 
     def regenerate(match: re.Match) -> str:
-        dirs, references, benchmarks = _block_arguments(match["args"], path)
+        dirs, references, benchmarks, grid_only = _block_arguments(match["args"], path)
         body, problems = tables_markdown([path.parent / d for d in dirs], [path.parent / r for r in references],
-                                         benchmarks)
+                                         benchmarks, grid_only)
         messages.extend(problems)
         body = "\n" + body.strip() + "\n\n"
         if body != match["body"]:
@@ -430,21 +462,25 @@ def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], lis
     return changed, messages
 
 
-def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[str]]:
-    """"DIR [DIR...] [--references FILE]... [--benchmark NAME]..." of a block's opening marker
-    -> (dirs, reference files, benchmarks: the tables to show, all when empty)."""
+def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[str], bool]:
+    """"DIR [DIR...] [--references FILE]... [--benchmark NAME]... [--grid-only]" of a block's
+    opening marker -> (dirs, reference files, benchmarks: the tables to show, all when empty,
+    grid_only)."""
     words = shlex.split(args)
     dirs: list[str] = []
     options: dict[str, list[str]] = {"--references": [], "--benchmark": []}
+    grid_only = False
     while words:
         word = words.pop(0)
-        if word in options and words:
+        if word == "--grid-only":
+            grid_only = True
+        elif word in options and words:
             options[word].append(words.pop(0))
         elif word.startswith("-"):
             raise ConfigError(f"{path}: block '<!-- aegan tables {args} -->': unknown option {word} "
-                              "(a block takes records directories, --references FILE and --benchmark NAME)")
+                              "(a block takes records directories, --references FILE, --benchmark NAME and --grid-only)")
         else:
             dirs.append(word)
     if not dirs:
         raise ConfigError(f"{path}: block '<!-- aegan tables {args} -->' names no records directory")
-    return dirs, options["--references"], options["--benchmark"]
+    return dirs, options["--references"], options["--benchmark"], grid_only
