@@ -28,6 +28,9 @@ def test_vanishing_fires_past_1000x_not_at_100x():
     _feed(loud, [1.0] * 20 + [1e-4] * 40, key="grad/generator/term/adversarial")
     assert [w["kind"] for w in loud.warnings] == ["vanishing"] and loud.warnings[0]["step"] == 40
     assert "grad/generator/term/adversarial" in said[0] and "10,000x smaller" in said[0]
+    zero = []
+    _feed(Monitor(None, say=zero.append), [0.9] * 20 + [0.0] * 40)  # a gradient of exactly 0: no absurd ratio
+    assert zero and "fell from 0.9 at the start to 0 (exactly 0)" in zero[0]
 
 
 def test_pinned_needs_the_whole_window():

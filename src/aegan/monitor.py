@@ -61,7 +61,7 @@ class Monitor:
         start, now = statistics.median(self._start), statistics.median(self._recent)
         if len(self._recent) == GRAD_WINDOW and start > 0 and now < start / VANISH_FACTOR:
             self._warn("vanishing", step, f"the generator's GAN gradient ({key}) fell from {start:.3g} at the start "
-                                          f"to {now:.3g} ({start / max(now, 1e-30):,.0f}x smaller): vanishing gradients",
+                                          f"to {now:.3g} ({f'{start / now:,.0f}x smaller' if now > 0 else 'exactly 0'}): vanishing gradients",
                        quiet)
 
     def _check_pinned(self, step: int, row: dict[str, float], quiet: bool) -> None:
