@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import sys
 import time
 from pathlib import Path
@@ -83,6 +82,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from aegan.compare import compare, finished_runs, grid_points, parse_seeds
     from aegan.config import parse_overrides
+    from aegan.records import machine_summary
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--methods", default=f"{BASELINE},reg_gan")
@@ -108,7 +108,7 @@ def main() -> int:
     text = "\n".join([
         "## 001 Table 1 / Fig. 3: MODE scores over a grid of nets and optimisers (MNIST)", "",
         f"{args.sample} points of Table 1's 2592, drawn with a fixed seed, the same for each method; "
-        f"{results[0]['step'] if results else '?'} steps; machine: {platform.platform()}, {platform.processor() or '?'}", "",
+        f"{results[0]['step'] if results else '?'} steps; machine: {machine_summary()}", "",
         summary_table(by_method), "",
         "real data ({n} images): MODE score {mode_score:.2f}, IS {inception_score:.2f}".format(
             n=10000, **real_data_scores(10000)), "",

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import platform
 import sys
 import tempfile
 import time
@@ -24,18 +23,9 @@ import torch.nn.functional as F
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    text = f"torch {torch.__version__}, CPU {cpu} ({torch.get_num_threads()} threads)"
-    if torch.cuda.is_available():
-        text += f", GPU {torch.cuda.get_device_name(0)}"
-    return text
+    from aegan.records import machine_summary
+
+    return f"{machine_summary()}, {torch.get_num_threads()} torch threads"
 
 
 def _sync(device):

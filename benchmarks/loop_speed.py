@@ -13,7 +13,6 @@ same machine load; the medians are reported.
 from __future__ import annotations
 
 import argparse
-import platform
 import statistics
 import tempfile
 import time
@@ -22,6 +21,7 @@ import torch
 from torch import nn
 
 from aegan.config import build_config
+from aegan.records import machine_summary
 from aegan.train import Trainer
 
 
@@ -100,8 +100,8 @@ def main() -> None:
             lib.append(time_library(trainer, args.steps))
             ref.append(plain.time(args.steps))
     lib_ms, ref_ms = 1000 * statistics.median(lib), 1000 * statistics.median(ref)
-    print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
-          f"torch {torch.__version__}, {args.blocks} blocks x {args.steps} steps, median")
+    print(f"machine: {machine_summary()}, {torch.get_num_threads()} torch threads, "
+          f"{args.blocks} blocks x {args.steps} steps, median")
     print("| loop | ms / iteration | iterations / s |")
     print("|---|---|---|")
     print(f"| plain PyTorch (obvious) | {ref_ms:.3f} | {1000 / ref_ms:.0f} |")

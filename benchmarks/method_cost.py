@@ -38,6 +38,7 @@ import torch
 from aegan.compare import method_spec
 from aegan.config import build_config, read_yaml
 from aegan.methods import METHODS
+from aegan.records import machine_summary
 from aegan.train import Trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -51,14 +52,7 @@ REFERENCE = "nsgan"
 
 
 def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
-    except OSError:
-        pass
-    return (f"CPU {cpu}, {os.cpu_count()} cores, torch {torch.__version__}, {torch.get_num_threads()} torch threads, "
-            f"Python {platform.python_version()}")
+    return f"{machine_summary()}, {torch.get_num_threads()} torch threads, Python {platform.python_version()}"
 
 
 def variants(protocol: str) -> list[str]:

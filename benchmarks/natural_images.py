@@ -22,8 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -96,14 +94,6 @@ def _cell(values: list[float | None], spec: str) -> str:
     return f"{_fmt(float(np.mean(finite)), spec)} ± {_fmt(float(np.std(finite, ddof=1)), spec)}"
 
 
-def machine() -> str:
-    import torch
-
-    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "CPU"
-    return (f"{platform.machine()}, {os.cpu_count()} cores ({platform.processor() or platform.platform()}), "
-            f"{device}, torch {torch.__version__}")
-
-
 def real_data_metrics(job) -> dict[str, float]:
     """FID and KID of ``eval.n_samples`` held-out real images (the dataset's held-out split, e.g.
     test) against the same reference statistics the runs were scored on: the value a perfect
@@ -134,6 +124,7 @@ def real_data_metrics(job) -> dict[str, float]:
 
 def table(name: str, scale: str, jobs, results, wall: float, workers: int, real: dict | None = None) -> str:
     from aegan.compare import parse_row_label
+    from aegan.records import machine_summary
 
     spec = TABLES[name]
     by_row: dict[str, list[tuple[Any, dict]]] = {}
@@ -155,7 +146,7 @@ def table(name: str, scale: str, jobs, results, wall: float, workers: int, real:
                  f"(TF Inception pool3, sha256 `{first.get('metrics', {}).get('fid/weights_sha256', '?')[:16]}…`)"
                  if "fid" in cfg.eval.metrics else "")
               + ", once at the end of training",
-              f"- seeds: {max(len(v) for v in by_row.values())} per method; machine: {machine()}; "
+              f"- seeds: {max(len(v) for v in by_row.values())} per method; machine: {machine_summary()}; "
               f"{workers} worker(s), 1 torch thread each",
               f"- wall time of this invocation: {wall:.0f} s (finished runs are reused, not re-timed)",
               f"- data protocol: `{json.dumps(first.get('protocol'), sort_keys=True)}`", ""]

@@ -215,6 +215,17 @@ def environment(device: Any) -> dict[str, Any]:
     return info
 
 
+def machine_summary() -> str:
+    """One line naming this machine for a benchmark's header: CPU model, cores, ATen's kernels,
+    the GPU if any, torch."""
+    import torch
+
+    info = environment("cuda" if torch.cuda.is_available() else "cpu")
+    machine = info["machine"]
+    return (f"{machine['processor']}, {machine['cpus']} cores (ATen {machine['cpu_capability']}), "
+            f"{info.get('device_name', 'no GPU')}, torch {info['torch']}")
+
+
 def inception_hash(metric_params: dict[str, Any]) -> str | None:
     """The SHA-256 of the Inception weights the run's metrics used, when any used them."""
     used = [m for m in INCEPTION_METRICS if m in metric_params]
