@@ -140,6 +140,10 @@ def test_a_grid_comparison_gets_the_distribution_over_settings(tmp_path):
     text, _ = tables_markdown([out])  # the same distribution as a table
     assert "over the grid's settings" in text and re.search(r"\| nsgan \| 2 \| [0-9.]+ \| [0-9.]+ - [0-9.]+ \|", text)
     assert "Paired by setting and seed: nsgan is higher than lsgan in" in text
+    cells = re.search(r"\| nsgan \| 2 \| ([0-9.]+) \| ([0-9.]+ - [0-9.]+) \| ([0-9.]+) \|", text).groups()
+    assert re.search(r'<td class="label">nsgan</td><td>2</td><td>{}</td><td>{}</td><td>{}</td>'.format(
+        *map(re.escape, cells)), grid)  # the report's table under the histogram: the same numbers
+    assert "<th>all modes in every seed</th>" in (out / "report.html").read_text()  # ring8 counts modes
 
 
 def test_a_plain_comparison_has_no_grid_section(compared):

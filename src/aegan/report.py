@@ -24,7 +24,7 @@ import yaml
 from aegan import records as rec
 from aegan.checkpoint import atomic_write_text
 from aegan.plots import _pyplot
-from aegan.tables import Table, build_tables, grid_values, primary_column, reference_cells
+from aegan.tables import Table, build_tables, grid_distribution, grid_values, primary_column, reference_cells
 
 # curve panels: (title, pattern over series names, how matched names combine, log scale)
 # "mean": the mean of the matched series; "phase_sum": each phase's terms summed, then the mean over phases
@@ -289,6 +289,7 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
     warnings = [{"label": r["label"], "seed": r["seed"], **w} for _, r in table.records for w in r.get("warnings") or []]
     with_terms = any(r["term_gradients"] for r in results)
     return {"benchmark": table.benchmark, "columns": [c[0] for c in columns], "rows": rows,
+            "with_modes": any(_all_modes(r) is not None for r in results),  # a mode-counting metric ran
             "term_column": TERM_COLUMN if with_terms else None,
             "seed_columns": [c[0] for c in columns if not c[3:]],  # a seed has no worst-seed column
             "primary": next(c[0] for c in columns if c[1] == primary[1]) if primary else None,
@@ -299,6 +300,7 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
             "header": header_context(table), "curves": curves_figures(table), "samples_figure": figure,
             "metric_curves": metric_curves_figures(table, columns),
             "grid": grid_figure(table, primary),
+            "grid_distribution": grid_distribution(table, primary) if primary else None,
             "diverged": diverged, "warnings": warnings, "refused": table.refused, "notes": table.notes,
             "protocol_hash": table.protocol_hash}
 

@@ -249,27 +249,28 @@ def measured_reference(table: Table, metric: str) -> tuple[str, float] | None:
     return None
 
 
-def grid_summary(table: Table, column: tuple) -> str:
+def grid_distribution(table: Table, column: tuple) -> dict[str, Any] | None:
     """The distribution of a grid comparison's metric over its settings, per method (001
     Table 1 / Fig. 3's question: how often does a method train well?): runs, median,
     quartiles, best; with a measured real-data row, the share of runs that reach half of real
     data's score (at most twice it for a lower-is-better metric); for two methods, in how
-    many shared settings each is higher."""
+    many shared settings each is higher. ``{"title", "head", "rows", "real_row", "notes"}``
+    (cells as text; ``real_row`` the measured reference or None), or None when no row is a grid
+    point."""
     import numpy as np
 
     from aegan.compare import LOWER_IS_BETTER, format_value
 
     values = grid_values(table, column[1])
     if not values:
-        return ""
+        return None
     digits, lower = column[2], column[1] in LOWER_IS_BETTER
     real = measured_reference(table, column[1])
     threshold = None if real is None else (2 * real[1] if lower else real[1] / 2)
     head = ["method", "runs", "median", "quartiles", "best"]
     if threshold is not None:
         head.append(f"share {'<=' if lower else '>='} {format_value(threshold, digits)}")
-    lines = [f"{column[0]} over the grid's settings (settings x seeds, each run once):", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    rows, notes = [], []
     for method, by_point in values.items():
         v = np.array(list(by_point.values()))
         q1, med, q3 = np.percentile(v, [25, 50, 75])
@@ -278,20 +279,33 @@ def grid_summary(table: Table, column: tuple) -> str:
                  f"{format_value(q1, digits)} - {format_value(q3, digits)}", format_value(best, digits)]
         if threshold is not None:
             cells.append(f"{np.mean(v <= threshold if lower else v >= threshold):.2f}")
-        lines.append("| " + " | ".join(cells) + " |")
-    if real is not None:
-        lines.append("| " + " | ".join([f"*{real[0]} (measured)*", "", format_value(real[1], digits), "", "",
-                                        *([""] if threshold is not None else [])]) + " |")
+        rows.append(cells)
+    real_row = None if real is None else [real[0], "", format_value(real[1], digits), "", "",
+                                          *([""] if threshold is not None else [])]
     if len(values) == 2:
         (a, va), (b, vb) = values.items()
         shared = sorted(va.keys() & vb.keys(), key=str)
         higher = sum(va[k] > vb[k] for k in shared)
         lower_count = sum(va[k] < vb[k] for k in shared)
-        lines += ["", f"Paired by setting and seed: {a} is higher than {b} in {higher} of {len(shared)}, "
-                      f"lower in {lower_count}."]
+        notes.append(f"Paired by setting and seed: {a} is higher than {b} in {higher} of {len(shared)}, "
+                     f"lower in {lower_count}.")
     if threshold is not None:
-        lines += ["", f"The share column counts runs {'at most twice' if lower else 'at least half'} "
-                      f"the measured real-data value ({format_value(real[1], digits)})."]
+        notes.append(f"The share column counts runs {'at most twice' if lower else 'at least half'} "
+                     f"the measured real-data value ({format_value(real[1], digits)}).")
+    return {"title": f"{column[0]} over the grid's settings (settings x seeds, each run once)",
+            "head": head, "rows": rows, "real_row": real_row, "notes": notes}
+
+
+def grid_summary(table: Table, column: tuple) -> str:
+    """``grid_distribution`` as markdown ("" when no row is a grid point)."""
+    dist = grid_distribution(table, column)
+    if dist is None:
+        return ""
+    lines = [dist["title"] + ":", "", "| " + " | ".join(dist["head"]) + " |", "|" + "---|" * len(dist["head"])]
+    rows = dist["rows"] + ([[f"*{dist['real_row'][0]} (measured)*", *dist["real_row"][1:]]] if dist["real_row"] else [])
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    for note in dist["notes"]:
+        lines += ["", note]
     return "\n".join(lines)
 
 
