@@ -372,3 +372,19 @@ def test_a_grid_only_table_has_no_row_per_setting(tmp_path):
     assert main(["tables", "--update", str(readme)]) == 0
     text = readme.read_text()
     assert "| gan[train.lr" not in text and "| gan | 2 |" in text and "protocol: `" in text
+
+
+def test_init_from_enters_the_protocol_as_its_source_runs_identity_not_its_location():
+    from aegan.records import canonical_hash, protocol_of
+
+    def protocol(init_from):
+        config = {"method": {"name": "nsgan"}, "train": {"steps": 5, "seed": 0, "init_from": init_from}}
+        return canonical_hash(protocol_of(config))
+
+    here = protocol("/home/a/aegan/results/stability/pretrain/vanishing_mnist_cpu/nsgan/seed0")
+    there = protocol("/scratch/b/out/pretrain/vanishing_mnist_cpu/nsgan/seed0")  # the same source run, elsewhere
+    assert here == there
+    assert protocol("/home/a/aegan/results/stability/pretrain/vanishing_mnist_cpu/nsgan/seed1") != here
+    assert protocol("/x/vanishing_mnist_cpu/nsgan/seed0/checkpoints/last.pt") != here  # a file names its checkpoint
+    assert protocol("/y/vanishing_mnist_cpu/nsgan/seed0/checkpoints/last.pt") == \
+        protocol("/x/vanishing_mnist_cpu/nsgan/seed0/checkpoints/last.pt")

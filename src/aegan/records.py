@@ -60,11 +60,29 @@ def _drop(config: dict[str, Any], dotted: str) -> None:
     node.pop(last, None)
 
 
+INIT_FROM_PARTS = 3  # a compare run's identity: <config>/<row>/seed<N>
+
+
+def init_source(path: str) -> str:
+    """``train.init_from`` as the protocol sees it: the source run's identity, the last path
+    parts (``vanishing_mnist_cpu/nsgan/seed0`` for a compare run directory; a checkpoint file
+    keeps its run's parts and its name), not where it lies on one machine, so runs warm-started
+    from the same source run in another checkout or output folder share a table."""
+    parts = Path(path).parts
+    if parts and Path(path).suffix == ".pt":  # <run>/checkpoints/<name>.pt
+        return "/".join(parts[-INIT_FROM_PARTS - 2:])
+    return "/".join(parts[-INIT_FROM_PARTS:])
+
+
 def protocol_of(config: dict[str, Any], varied: Iterable[str] = ()) -> dict[str, Any]:
-    """The part of a resolved config that every row and seed of one table shares."""
+    """The part of a resolved config that every row and seed of one table shares
+    (``train.init_from`` by its source run's identity: ``init_source``)."""
     config = copy.deepcopy(config)
     config.pop("method", None)
     config.pop("methods", None)
+    train = config.get("train")
+    if isinstance(train, dict) and train.get("init_from"):
+        train["init_from"] = init_source(str(train["init_from"]))
     for section, keys in BOOKKEEPING.items():
         for key in keys:
             _drop(config, f"{section}.{key}")
