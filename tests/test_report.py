@@ -7,6 +7,7 @@ import base64
 import json
 import re
 import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -187,3 +188,13 @@ def test_a_large_table_gets_its_curves_in_several_figures(compared, monkeypatch)
     assert [list(g) for g in report.row_groups(table)] == [["nsgan", "gan_ae_decay"], ["hot"]]
     monkeypatch.setattr(report, "ROWS_PER_FIGURE", 1)
     assert len(report.curves_figures(table)) == 2  # hot diverged at step 1: no series, no figure
+
+
+def test_the_report_of_fid_records_has_no_mode_column(tmp_path):
+    """The committed Fashion-MNIST stand-in records (FID/KID only): no "all modes" column, the
+    published CIFAR-10 rows and the measured real-data floor with their badges."""
+    records = Path(__file__).resolve().parent.parent / "benchmarks" / "results" / "natural_cpu"
+    assert main(["report", str(records), "--out", str(tmp_path / "r.html")]) == 0
+    html = (tmp_path / "r.html").read_text()
+    assert "<th>FID</th>" in html and "all modes in every seed" not in html
+    assert 'badge">published' in html and 'real data, 500 test images (the floor at this n) <span class="badge">measured' in html
