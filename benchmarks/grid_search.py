@@ -80,14 +80,14 @@ def histogram(by_method: dict[str, dict[tuple, float]], path: Path) -> None:
 
 def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
-    from aegan.compare import compare, finished_runs, grid_points, parse_seeds
+    from aegan.compare import SEEDS_HELP, compare, finished_runs, grid_points, parse_seeds
     from aegan.config import parse_overrides
     from aegan.records import machine_summary
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--methods", default=f"{BASELINE},reg_gan")
     p.add_argument("--sample", type=int, default=16, help="grid points (of 2592), the same for every method")
-    p.add_argument("--seeds", type=parse_seeds, default="1", help="a count N (seeds 0..N-1), a range A-B or a list A,B")
+    p.add_argument("--seeds", type=parse_seeds, default="1", help=SEEDS_HELP)
     p.add_argument("--workers", type=int, default=2)
     p.add_argument("--out", default="results/grid_search")
     p.add_argument("--no-progress", action="store_true")

@@ -169,13 +169,13 @@ def compositional_table(jobs, results) -> str:
 
 def main() -> int:
     from aegan.checkpoint import atomic_write_json, atomic_write_text
-    from aegan.compare import parse_seeds, plan, records_appender, run_all
+    from aegan.compare import SEEDS_HELP, parse_seeds, plan, records_appender, run_all
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("table", choices=["stacked", "compositional"])
     p.add_argument("--scale", choices=["cpu", "full"], default="cpu")
     p.add_argument("--methods", help="comma-separated (default: the paper's rows that exist)")
-    p.add_argument("--seeds", type=parse_seeds, default="1", help="a count N (seeds 0..N-1), a range A-B or a list A,B")
+    p.add_argument("--seeds", type=parse_seeds, default="1", help=SEEDS_HELP)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default="results/images")
     p.add_argument("--no-interpolation", action="store_true")

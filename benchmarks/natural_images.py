@@ -8,8 +8,8 @@
     # any --section.key=value after the options overrides every run's config (--train.steps=500)
 
 Runs go through ``aegan.compare`` (finished runs are reused; an interrupted table continues;
-``--records DIR`` also appends each finished run's record to a records directory), then this script writes ``OUT/<table>_<scale>.md`` and ``.json``: per method mean ± sample std
-over seeds of each metric, ms/step, then the papers' rows from ``benchmarks/references.yaml``
+``--records DIR`` also appends each finished run's record to a records directory), then this
+script writes ``OUT/<table>_<scale>.md`` and ``.json``: per method mean ± sample std over seeds of each metric, ms/step, then the papers' rows from ``benchmarks/references.yaml``
 ("paper"), and a header with the machine, steps, sample counts, seeds and wall time.
 
 Per-method optimiser settings that one config cannot hold (003 Table 2: AGE's beta2 0.999,
@@ -194,14 +194,14 @@ def table(name: str, scale: str, jobs, results, wall: float, workers: int, real:
 
 def main(argv: list[str] | None = None) -> int:
     from aegan.checkpoint import atomic_write_json, atomic_write_text
-    from aegan.compare import grid_points, parse_seeds, plan, records_appender, run_all
+    from aegan.compare import SEEDS_HELP, grid_points, parse_seeds, plan, records_appender, run_all
     from aegan.config import parse_overrides
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("table", choices=sorted(TABLES))
     p.add_argument("--scale", choices=["cpu", "full"], default="cpu")
     p.add_argument("--methods", help="comma-separated (default: the paper's rows)")
-    p.add_argument("--seeds", type=parse_seeds, default="1", help="a count N (seeds 0..N-1), a range A-B or a list A,B")
+    p.add_argument("--seeds", type=parse_seeds, default="1", help=SEEDS_HELP)
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--grid", action="append", default=[], metavar="KEY=[V,...]",
                    help="as aegan compare --grid (celeba_mdgan: --grid model.latent_dim=[100,200])")

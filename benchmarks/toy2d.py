@@ -20,7 +20,7 @@ import argparse
 from pathlib import Path
 
 from aegan.checkpoint import atomic_write_text
-from aegan.compare import compare, figure, finished_runs, parse_seeds, table
+from aegan.compare import SEEDS_HELP, compare, figure, finished_runs, parse_seeds, table
 from aegan.config import parse_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--methods", default="all",
                    help="comma-separated method names or groups: autoencoding, baselines, all (default)")
     p.add_argument("--datasets", default="ring8,grid25", help="comma-separated mixtures to run (tables list every finished run)")
-    p.add_argument("--seeds", type=parse_seeds, default="10", help="a count N (seeds 0..N-1), a range A-B or a list A,B")
+    p.add_argument("--seeds", type=parse_seeds, default="10", help=SEEDS_HELP)
     p.add_argument("--workers", type=int, default=2, help="parallel runs (one torch thread each)")
     p.add_argument("--out", default=str(ROOT / "results" / "toy2d"))
     p.add_argument("--quick", action="store_true", help="a few-minute demo: " + str(QUICK))

@@ -235,6 +235,9 @@ def grid_points(specs: list[str], sample: int | None = None, seed: int = 0) -> l
     return points
 
 
+SEEDS_HELP = "a count N (seeds 0..N-1), a range A-B or a list A,B"
+
+
 def parse_seeds(text: str | int) -> list[int]:
     """``--seeds``: a count N (seeds 0..N-1), a range ``A-B`` (A..B, both included) or a list
     ``A,B,...``: later seeds of a table run elsewhere (a cluster) merge with the first ones."""
@@ -500,6 +503,11 @@ def term_text(balances: list[dict[str, dict[str, float]]]) -> str:
                      for phase, terms in merged.items())
 
 
+def table_header(label: str, protocol: Any, steps: int) -> list[str]:
+    """A table's heading lines: its label, then its data protocol and number of steps."""
+    return [f"### {label}", "", f"protocol: `{json.dumps(protocol, sort_keys=True)}`, {steps} steps", ""]
+
+
 def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, list[str]] | None = None) -> str:
     """A markdown table per config: a row per method with its number of seeds, mean ± std
     over seeds of each column (sample std, ddof 1: ``STD_NOTE`` is printed under each
@@ -511,8 +519,7 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
         first = next((r for _, r in rows if not r.get("diverged")), rows[0][1])
         columns = columns_for([r for _, r in rows])
         label = dataset_label(config_path)
-        lines += [f"### {label}", "",
-                  f"protocol: `{json.dumps(first['protocol'], sort_keys=True)}`, {first['step']} steps", ""]
+        lines += table_header(label, first["protocol"], first["step"])
         balances = {id(r): term_gradients_of(j, r) for j, r in rows}
         with_terms = any(balances.values())
         with_modes = any(_all_modes(r) is not None for _, r in rows)  # a mode-counting metric was computed

@@ -313,7 +313,7 @@ def markdown(table: Table, grid_only: bool = False) -> str:
     """One benchmark's markdown: compare's table, then its published rows, for a grid the
     distribution over its settings, and what was refused. ``grid_only``: for a grid
     comparison, the distribution alone (no row per setting)."""
-    from aegan.compare import columns_for
+    from aegan.compare import columns_for, table_header
     from aegan.compare import table as compare_table
 
     jobs, results = as_results(table)
@@ -326,8 +326,7 @@ def markdown(table: Table, grid_only: bool = False) -> str:
         lines += [compare_table(jobs, results, extra).rstrip("\n"), ""]
     else:
         first = next((r for _, r in table.records if r["status"] == "ok"), table.records[0][1])
-        lines += [f"### {table.benchmark}", "",
-                  f"protocol: `{json.dumps(first['data_protocol'], sort_keys=True)}`, {first['steps']} steps", ""]
+        lines += table_header(table.benchmark, first["data_protocol"], first["steps"])
     if summary:
         lines += [summary, ""]
     lines += [f"protocol hash `{table.protocol_hash[:12]}` ({len(table.records)} records)"]
