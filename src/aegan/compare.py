@@ -63,6 +63,9 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
 SERIES_NAMES = {"grad/generator/generator": "G grad (GAN loss)", "grad/vae/generator": "G grad (VAE step)",
                 "grad/generator/term/adversarial": "G grad from D", "diag/d_fake": "D(fake)",
                 "diag/alpha_l": "alpha_L", "diag/recon_error": "reconstruction error"}
+    # the method's own state at the end (GAN+AE+alpha_L: its stage, the step it switched, alpha_L)
+    state = {key for r in results for key in r["metrics"] if key.startswith("method/")}
+    columns += [col for key, col in METHOD_STATE_COLUMNS.items() if key in state]
 DYNAMICS_STATS = {"step1": "step 1", "last": "last 10 % (median)", "mean": "mean, 2nd half", "std": "std, 2nd half",
                   "change": "mean abs change per step, 2nd half", "slow_std": "std of its moving average, 2nd half"}
 

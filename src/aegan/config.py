@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveInt, ValidationError, field_validator,
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, ValidationError, field_validator,
                       model_serializer, model_validator)
 
 from aegan.registry import Registry, UnknownName
@@ -74,6 +74,9 @@ class TrainConfig(Section):
     # the optimiser of single nets, over ``optimizer`` and the method's own choice (001 Table 1's
     # grid varies optimG and optimD: net_optimizers: {generator: sgd, discriminator: adam})
     net_optimizers: dict[str, Literal["adam", "rmsprop", "sgd"]] = {}
+    # a factor on lr per net for every row of a table, replacing a method's own factor for the
+    # nets it names (002's experiments give every row VLGAN's D at 10x: {discriminator: 10})
+    lr_scale: dict[str, PositiveFloat] = {}
     # diagnostics: also log the gradient norm of each loss term of a multi-term phase over the
     # phase's nets (grad/<phase>/term/<term>; one extra backward per term; local to each rank)
     grad_per_term: bool = False
@@ -96,7 +99,7 @@ class TrainConfig(Section):
             out.pop("instance_noise", None)
             out.pop("instance_noise_steps", None)
         for key, off in (("init_from", None), ("init_nets", None), ("freeze", []), ("grad_per_term", False),
-                         ("net_optimizers", {})):
+                         ("net_optimizers", {}), ("lr_scale", {})):
             if out.get(key, off) == off:
                 out.pop(key, None)
         return out
@@ -287,9 +290,13 @@ def _check_metrics(cfg: EvalConfig, metrics: Registry) -> EvalConfig:
     return cfg.model_copy(update={"params": params})
 
 
+SHARED_METHOD_KEY = "all"  # methods.all: settings of every row of a table (generator_steps)
+
+
 def _method_section(raw: dict[str, Any]) -> dict[str, Any]:
     """``method``, with defaults from ``methods.<name>`` (per-method settings of a config
-    shared by several methods, as ``aegan compare`` uses it) under its own keys."""
+    shared by several methods, as ``aegan compare`` uses it) and, under those, from
+    ``methods.all`` (the table's schedule, every method's), under its own keys."""
     method = _mapping("method", raw.get("method"))
     per_method = raw.get("methods") or {}
     if not isinstance(per_method, dict):
@@ -297,9 +304,11 @@ def _method_section(raw: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(method.get("name", ""), str):
         raise ConfigError(f"method.name: expected a name, got {method['name']!r}")
     defaults = per_method.get(method.get("name"), {}) or {}
-    if not isinstance(defaults, dict):
-        raise ConfigError(f"methods.{method.get('name')}: expected a mapping of parameters")
-    return {**defaults, **method}
+    shared = per_method.get(SHARED_METHOD_KEY, {}) or {}
+    for key, value in ((method.get("name"), defaults), (SHARED_METHOD_KEY, shared)):
+        if not isinstance(value, dict):
+            raise ConfigError(f"methods.{key}: expected a mapping of parameters")
+    return {**shared, **defaults, **method}
 
 
 def parse_overrides(args: list[str]) -> dict[str, Any]:

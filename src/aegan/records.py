@@ -290,6 +290,8 @@ def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: 
         "train_seconds": train_seconds,
         "wall_seconds": wall_seconds,
         "peak_memory_mb": result.get("peak_memory_mb", meta.get("peak_memory_mb", {})),
+        # net -> optimiser, lr, initialisation and optimiser steps per training step
+        "training": result.get("training", meta.get("training", {})),
         "series": thin_series(read_log(Path(run_dir) / "log.jsonl")),
         # the metrics during training (eval.every), each a point at its step; the final metrics are above
         "eval_history": thin_series(read_log(Path(run_dir) / "eval.jsonl"), prefixes=tuple(f"{m}/" for m in

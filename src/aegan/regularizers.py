@@ -25,8 +25,8 @@ from aegan.losses import reconstruction as rec
 from aegan.losses.adaptive import adaptive_weight
 
 Nets = Mapping[str, nn.Module]
-Distance = Literal["squared_l2", "l1"]
-DISTANCES = {"squared_l2": rec.squared_l2, "l1": rec.l1}
+Distance = Literal["l2", "squared_l2", "l1"]
+DISTANCES = {"l2": rec.l2, "squared_l2": rec.squared_l2, "l1": rec.l1}
 
 
 # -- reconstruction through an encoder -----------------------------------------------------
@@ -61,34 +61,37 @@ class AdaptiveDecay:
     Stage 1 (pre-training): the adversarial term of G is off (alpha_L = 0); after each step
     whose mean reconstruction error is < 1/alpha, stage 2 starts with the next step.
     Stage 2: alpha_L = min(alpha * mean error, 1), computed from the error before the
-    update and detached. ``stage`` and ``alpha_l`` are plain numbers for checkpoints.
+    update and detached. ``stage``, ``alpha_l`` and ``switch_step`` (the first step of stage
+    2, None before it) are plain numbers for checkpoints and records.
     """
 
     def __init__(self, alpha: float):
         self.alpha = alpha
         self.stage = 1
+        self.switch_step: int | None = None
         self._alpha_l: Tensor | float = 0.0
 
     @property
     def alpha_l(self) -> float:
         return float(self._alpha_l)
 
-    def observe(self, mean_error: Tensor) -> Tensor | float:
-        """Feed this step's mean reconstruction error (before the update); returns alpha_L."""
+    def observe(self, mean_error: Tensor, step: int = 0) -> Tensor | float:
+        """Feed step ``step``'s mean reconstruction error (before the update); returns alpha_L."""
         if self.stage == 1:
             self._alpha_l = 0.0
             if float(mean_error) < 1.0 / self.alpha:
-                self.stage = 2
+                self.stage, self.switch_step = 2, step + 1
         else:
             self._alpha_l = adaptive_weight(mean_error, self.alpha)
         return self._alpha_l
 
     def state_dict(self) -> dict[str, Any]:
-        return {"stage": int(self.stage), "alpha_l": self.alpha_l}
+        return {"stage": int(self.stage), "alpha_l": self.alpha_l, "switch_step": self.switch_step}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         self.stage = int(state["stage"])
         self._alpha_l = float(state["alpha_l"])
+        self.switch_step = state.get("switch_step")  # checkpoints before 2026-12-07 lack it
 
 
 # -- gradient penalties (003 Sec. 6.4) ---------------------------------------------------------

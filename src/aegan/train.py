@@ -8,6 +8,7 @@ sample snapshots for the figures, and evaluates the configured metrics at the en
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import json
@@ -178,6 +179,7 @@ class Trainer:
         self._frozen = frozenset(train.freeze)
         self.step = 0
         self.train_seconds = 0.0
+        self.optimizer_steps: collections.Counter[str] = collections.Counter()  # net -> optimiser steps so far
         self.monitor: Monitor | None = None  # live warnings, while fit runs (rank 0)
         self.record_meta: dict[str, Any] | None = None  # benchmark/label/point of record.json (compare sets it)
         self._wall_origin: tuple[float, float] | None = None  # (clock, seconds before it): the record's wall time
@@ -185,11 +187,27 @@ class Trainer:
 
     def _optimizer_settings(self, net: str, defaults: dict[str, Any]) -> dict[str, Any]:
         """``train``'s optimiser, the method's overrides for ``net``, ``train.net_optimizers[net]``,
-        its lr scaled by ``lr_scale``."""
+        its lr scaled by ``train.lr_scale[net]`` where the table sets one (for every row), else
+        by the method's own ``lr_scale``."""
         settings = {**defaults, **self.method.optimizer_overrides(net)}
-        if net in self.config.train.net_optimizers:
-            settings["optimizer"] = self.config.train.net_optimizers[net]
-        return {**settings, "lr": settings["lr"] * self.method.lr_scale(net)}
+        train = self.config.train
+        if net in train.net_optimizers:
+            settings["optimizer"] = train.net_optimizers[net]
+        scale = train.lr_scale[net] if net in train.lr_scale else self.method.lr_scale(net)
+        return {**settings, "lr": settings["lr"] * scale}
+
+    def training_setup(self) -> dict[str, dict[str, Any]]:
+        """What each net trained with: optimiser, learning rate, initialisation and optimiser
+        steps per training step (G updates per D update, n_critic, stage 1 without G...)."""
+        model = self.config.model.params
+        init = getattr(model, "init", "default")
+        out = {}
+        for name, opt in self.optimizers.items():
+            settings = self._optimizer_settings(name, {"optimizer": self.config.train.optimizer,
+                                                       "lr": self.config.train.lr, "betas": self.config.train.betas})
+            out[name] = {"optimizer": settings["optimizer"], "lr": settings["lr"], "init": init,
+                         "updates_per_step": self.optimizer_steps[name] / max(self.step, 1)}
+        return out
 
     def _warm_start(self, source: str, names: list[str] | None) -> None:
         """``train.init_from``: copy nets' weights from a checkpoint (a file or a run directory)."""
@@ -244,6 +262,7 @@ class Trainer:
             "step": self.step,
             "train_seconds": self.train_seconds,
             "nets": {k: v.state_dict() for k, v in self.nets.items()},
+            "optimizer_steps": dict(self.optimizer_steps),
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             **own,
             "config": self.config.to_dict(),
@@ -280,6 +299,7 @@ class Trainer:
         self.step = int(state["step"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
 
+        self.optimizer_steps = collections.Counter({str(k): int(v) for k, v in state.get("optimizer_steps", {}).items()})
     def _saved_rank_state(self, state: dict[str, Any]) -> dict[str, Any]:
         """This rank's part of a checkpoint: its own entry of ``ranks`` when the checkpoint
         was written by as many ranks; otherwise rank 0's state on rank 0 (exact for a
@@ -338,6 +358,7 @@ class Trainer:
             norms[name] = _total_grad_norm(self._params_of((name,)), self.device)
             self.optimizers[name].step()
         if phase.after_step is not None:
+            self.optimizer_steps[name] += 1
             with torch.no_grad():
                 phase.after_step(self.nets)
         return terms, {**norms, **per_term}
@@ -363,7 +384,7 @@ class Trainer:
         names: list[str] = []
         values: list[torch.Tensor] = []
         batch = None
-        for phase in self.method.phases(self.step):
+        for phase in self.method.step_phases(self.step):
             if self._frozen:
                 phase = dataclasses.replace(phase, updates=tuple(n for n in phase.updates if n not in self._frozen))
                 if not phase.updates:
@@ -460,6 +481,7 @@ class Trainer:
             meta = {**meta, "warnings": self.monitor.warnings, "data_protocol": self.data.describe(),
                     "peak_memory_mb": peak_memory_mb(self.device)}
         clock, before = self._wall_origin or (self._built_at, self.train_seconds)  # fit, else eval alone
+        meta = {**meta, "training": self.training_setup()}
         record = records.build_record(self.paths.root, self.config.to_dict(), status=status, reason=reason,
                                       step=self.step, meta=meta, result=result, train_seconds=self.train_seconds,
                                       wall_seconds=before + time.perf_counter() - clock, device=self.device)
@@ -550,7 +572,9 @@ class Trainer:
             "peak_memory_mb": peak_memory_mb(self.device),
             "warnings": (self.monitor or self._replayed_monitor()).warnings,
             "metric_params": resolved_params(self.config.eval.metrics, self.config.eval.params),
-            "metrics": evaluate(ctx, self.config.eval.metrics, self.config.eval.params),
+            "training": self.training_setup(),
+            "metrics": {**evaluate(ctx, self.config.eval.metrics, self.config.eval.params),
+                        **{f"method/{k}": v for k, v in self.method.final_metrics().items()}},
         }
         atomic_write_json(self.paths.metrics, result)
         self.write_record("ok", result=result)

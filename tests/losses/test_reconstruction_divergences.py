@@ -12,7 +12,25 @@ def test_reconstruction_norms_sum_over_dims_mean_over_batch():
     x_hat = torch.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, -1.0]])
     assert_close(reconstruction.squared_l2(x, x_hat), torch.tensor((9.0 + 1.0) / 2))
     assert_close(reconstruction.l1(x, x_hat), torch.tensor((5.0 + 1.0) / 2))
-    assert_close(reconstruction.per_sample_squared_l2(x, x_hat), torch.tensor([9.0, 1.0]))
+
+
+def test_l2_norm_is_the_unsquared_norm_of_each_sample():
+    """Samples at distance 3 (1, 2, 2) and 1: E||x - x_hat||_2 = 2, where the squared reading
+    gives 5 and the per-element mean 10/6; per-sample RMS: (3 + 1) / 2 / sqrt(3)."""
+    x = torch.zeros(2, 3)
+    x_hat = torch.tensor([[1.0, 2.0, 2.0], [0.0, 0.0, -1.0]])
+    assert_close(reconstruction.l2(x, x_hat), torch.tensor(2.0))
+    assert_close(reconstruction.l2(x, x_hat, "mean"), torch.tensor(2.0 / math.sqrt(3)))
+    assert_close(reconstruction.squared_l2(x, x_hat, "mean"), torch.tensor(10.0 / 6))
+    # images: the norm runs over every dimension but the batch
+    assert_close(reconstruction.l2(torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 0.5)), torch.tensor(1.0))
+
+
+def test_l2_norm_gradient_is_a_unit_direction_and_zero_at_an_exact_reconstruction():
+    x_hat = torch.tensor([[3.0, 4.0], [0.0, 0.0]], requires_grad=True)
+    reconstruction.l2(torch.zeros(2, 2), x_hat).backward()
+    # d/dx_hat (1/2) sum_i ||x_hat_i|| = x_hat_i / (2 ||x_hat_i||); 0 (not NaN) where x_hat_i = x_i
+    assert_close(x_hat.grad, torch.tensor([[0.3, 0.4], [0.0, 0.0]]))
 
 
 def test_gaussian_kl_zero_for_standard_normal_and_closed_form_otherwise():

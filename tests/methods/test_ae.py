@@ -22,7 +22,8 @@ def test_ae_terms_are_reconstruction_and_latent_matching(tmp_path):
     terms = trainer.method.autoencoder_terms(nets, batch, scratch)
     code = nets["encoder"](batch.x)
     recon = nets["generator"](code)
-    assert_close(terms["reconstruction"], 100.0 * (batch.x - recon).pow(2).sum(1).mean())  # 000: lambda = 100 on the sum
+    # 000: lambda = 100 on the l2 norm of each sample's error (App. D), not on its square
+    assert_close(terms["reconstruction"], 100.0 * (batch.x - recon).pow(2).sum(1).sqrt().mean())
     assert_close(terms["latent"], adv.bce_real(nets["latent_discriminator"](code)))
 
 

@@ -90,13 +90,13 @@ def test_state_dict_round_trip_with_weights_only(tmp_path):
     method.decay.observe(torch.tensor(0.01))
     method.decay.observe(torch.tensor(0.05))
     state = method.state_dict()
-    assert state == {"stage": 2, "alpha_l": float(torch.tensor(0.5))}
+    assert state == {"stage": 2, "alpha_l": float(torch.tensor(0.5)), "switch_step": 1}
     buf = io.BytesIO()
     torch.save(state, buf)
     buf.seek(0)
     fresh = cls(cls.Config(alpha=10.0), latent_dim=2)
     fresh.load_state_dict(torch.load(buf, weights_only=True))
-    assert fresh.decay.stage == 2 and fresh.decay.alpha_l == state["alpha_l"]
+    assert fresh.decay.stage == 2 and fresh.decay.alpha_l == state["alpha_l"] and fresh.decay.switch_step == 1
     assert [p.name for p in fresh.phases(0)] == [p.name for p in method.phases(0)]
 
 
@@ -109,3 +109,40 @@ def test_stage_one_reconstruction_is_unweighted(tmp_path):
     m.decay.stage = 2
     terms = m.autoencoder_terms(nets, batch, scratch := {})
     assert_close(terms["reconstruction"], 100.0 * scratch["recon_error"])
+
+
+def test_l2_norm_reading_switches_stage_on_a_hand_worked_batch(tmp_path):
+    """000 App. D: L is the l2 norm of each sample's error. Two 1x2x2 "images" of zeros and
+    reconstructions of 3 and 6 in every pixel: per-sample norms sqrt(4 * 9) = 6 and 12, so
+    (1/m) sum L = 9 < 1/alpha = 10 switches to stage 2, where the squared reading (mean of
+    36 and 144 = 90) would not; then alpha_L = min(0.1 * 9, 1) = 0.9 < 1."""
+    cls = METHODS["gan_ae_decay"]
+    config = cls.Config()
+    assert (config.distance, config.reduction, config.alpha) == ("l2", "sum", 0.1)
+    x = torch.zeros(2, 1, 2, 2)
+    x_hat = torch.stack([torch.full((1, 2, 2), 3.0), torch.full((1, 2, 2), 6.0)])
+    error = config.reconstruction_error(x, x_hat)
+    assert_close(error, torch.tensor(9.0))
+    squared = cls.Config(distance="squared_l2").reconstruction_error(x, x_hat)
+    assert_close(squared, torch.tensor(90.0))
+    method = cls(config, latent_dim=2)
+    method.decay.observe(squared, step=0)
+    assert method.decay.stage == 1, "the squared reading stays in stage 1"
+    method.decay.observe(error, step=4)
+    assert method.decay.stage == 2 and method.decay.switch_step == 5
+    assert_close(method.decay.observe(error, step=5), torch.tensor(0.9))
+    final = method.final_metrics()
+    assert (final["stage"], final["switch_step"]) == (2.0, 5.0) and abs(final["alpha_l"] - 0.9) < 1e-6
+
+
+def test_run_metrics_carry_the_stage_and_switch_step(tmp_path):
+    trainer = tiny_trainer("gan_ae_decay", tmp_path, **{"method.alpha": 1e-3, "train.steps": 3,
+                                                        "eval.metrics": ["mixture"], "eval.n_samples": 64})
+    result = trainer.fit(progress=False)
+    assert result["metrics"]["method/stage"] == 2.0
+    assert result["metrics"]["method/switch_step"] == 1.0, "stage 1 ends after step 0: step 1 is stage 2's first"
+    assert 0.0 < result["metrics"]["method/alpha_l"] <= 1.0
+    never = tiny_trainer("gan_ae_decay", tmp_path / "never", **{"method.alpha": 1e9, "method.distance": "l2",
+                                                                  "train.steps": 2, "eval.metrics": ["mixture"],
+                                                                  "eval.n_samples": 64})
+    assert never.fit(progress=False)["metrics"]["method/switch_step"] is None

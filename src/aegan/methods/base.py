@@ -8,10 +8,11 @@ into the updated networks only, steps their optimisers and logs everything.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
 import torch
+from pydantic import PositiveInt, model_serializer
 from torch import Tensor, nn
 
 from aegan.registry import Registry
@@ -51,7 +52,23 @@ class Phase:
 
 
 class MethodConfig(StrictModel):
-    """Base of every method's hyper-parameters: frozen, unknown keys, inf/NaN and booleans for numbers rejected."""
+    """Base of every method's hyper-parameters: frozen, unknown keys, inf/NaN and booleans for numbers rejected.
+
+    generator_steps: G updates per training step (each on a fresh batch and fresh z), honoured
+      by every method through ``Method.step_phases``: the phases that update the generator
+      alone are repeated. A table's schedule, shared by its rows (``methods: {all: ...}`` in
+      a config): 003 Sec. 6 "we update the generator twice for each discriminator update",
+      for every model of its tables. Left out of the saved config when 1.
+    """
+
+    generator_steps: PositiveInt = 1
+
+    @model_serializer(mode="wrap")
+    def _omit_default_schedule(self, handler) -> dict[str, Any]:
+        out = handler(self)
+        if out.get("generator_steps") == 1:
+            out.pop("generator_steps")
+        return out
 
 
 class Method:
@@ -92,6 +109,11 @@ class Method:
     def phases(self, step: int) -> Sequence[Phase]:
         raise NotImplementedError
 
+    def step_phases(self, step: int) -> Sequence[Phase]:
+        """The phases the loop runs at ``step``: ``phases`` with each generator-only phase
+        repeated ``config.generator_steps`` times."""
+        return repeat_generator_phases(self.phases(step), getattr(self.config, "generator_steps", 1))
+
     # the learning-rate schedule's multiplier of this step (train.lr_decay), set by the loop
     # before each step: a method that re-implements an optimiser's update (unrolled GAN's
     # look-ahead Adam steps) scales its own learning rate by it
@@ -112,6 +134,11 @@ class Method:
         if state:
             raise ValueError(f"method {self.name!r} has no state but the checkpoint holds {sorted(state)}")
 
+    def final_metrics(self) -> dict[str, float | None]:
+        """Numbers of the method's state at the end of training, for its record's metrics
+        (as ``method/<key>``): the stage and switch step of GAN+AE+alpha_L, say."""
+        return {}
+
     # -- sampling ------------------------------------------------------------------------
     def prior(self, n: int, like: Tensor, generator: torch.Generator | None = None) -> Tensor:
         """z ~ N(0, I), (n, latent_dim), on ``like``'s device and dtype."""
@@ -128,6 +155,29 @@ class Method:
             scratch["z"] = self.prior(len(batch), batch.x)
             scratch["fake"] = self.generate(nets, scratch["z"])
         return scratch["fake"]
+
+
+def repeat_generator_phases(phases: Sequence[Phase], times: int) -> Sequence[Phase]:
+    """Each phase that updates the generator alone, followed by ``times - 1`` copies
+    ("generator_2", ...) that draw a fresh batch and fresh z (the step's cached G(z) is
+    dropped first), as 003's two G updates per D update."""
+    if times == 1:
+        return phases
+    out: list[Phase] = []
+    for phase in phases:
+        out.append(phase)
+        if phase.updates == ("generator",):
+            out += [replace(phase, name=f"{phase.name}_{i}", terms=_with_fresh_z(phase.terms), fresh_batch=True)
+                    for i in range(2, times + 1)]
+    return out
+
+
+def _with_fresh_z(terms: TermsFn) -> TermsFn:
+    def fresh(nets: Nets, batch: Batch, scratch: Scratch) -> dict[str, Tensor]:
+        scratch.pop("fake", None)
+        scratch.pop("z", None)
+        return terms(nets, batch, scratch)
+    return fresh
 
 
 def record(scratch: Scratch, **values: Tensor | float) -> None:

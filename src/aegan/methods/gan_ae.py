@@ -15,7 +15,7 @@ from aegan.methods.base import Batch, Nets, Phase, Scratch, discriminate, record
 
 
 class GANAEConfig(AEConfig):
-    """As ae (lambda = 100 on the summed squared error), plus G's adversarial loss.
+    """As ae (lambda = 100 on the l2 norm of each sample's error), plus G's adversarial loss.
 
     generator_loss: "minimax" is Eq. 3's log(1 - D(H(x))) (Algorithm 1 line 14 with
       alpha_L = 1): the form 000 Sec. 3 / App. A analyse; "nonsaturating" uses -log D(H(x)),
@@ -50,7 +50,7 @@ class GANAE(AE):
         scratch["recon"] = recon
         return {
             "adversarial": self.adversarial(nets["discriminator"](recon), scratch),
-            "reconstruction": self.config.reconstruction_weight * reg.reconstruction(batch.x, recon, self.config.distance),
+            "reconstruction": self.config.reconstruction_weight * self.config.reconstruction_error(batch.x, recon),
         }
 
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
