@@ -44,6 +44,11 @@ COLUMNS = {
     "fid": (("FID", "fid/fid", 2), ("KID", "fid/kid", 4)),
     "ms_ssim": (("MS-SSIM", "ms_ssim/ms_ssim", 3), ("MS-SSIM real", "ms_ssim/ms_ssim_real", 3)),
 }
+METHOD_STATE_COLUMNS = {  # Method.final_metrics, by key
+    "method/stage": ("stage at the end", "method/stage", 0),
+    "method/switch_step": ("first step of stage 2 (n/a: never)", "method/switch_step", 0),
+    "method/alpha_l": ("alpha_L at the end", "method/alpha_l", ".3g"),
+}
 LOWER_IS_BETTER = frozenset({"fid/fid", "fid/kid", "mixture/kl", "mnist_modes/kl"})  # the worst seed is the highest
 MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
 
@@ -55,6 +60,9 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     # ("third_party_fast/sigma0.5/missed_modes"; 000 Sec. 4.2)
     missed = sorted({key for r in results for key in r["metrics"] if key.endswith("/missed_modes")})
     columns += [(f"third-party D: missed ({key.split('/')[1]})", key, 1) for key in missed]
+    # the method's own state at the end (GAN+AE+alpha_L: its stage, the step it switched, alpha_L)
+    state = {key for r in results for key in r["metrics"] if key.startswith("method/")}
+    columns += [col for key, col in METHOD_STATE_COLUMNS.items() if key in state]
     dynamics = {key for r in results for key in r["metrics"] if key.startswith("dynamics/")}
     return columns + [dynamics_column(key) for key in sorted(dynamics, key=lambda k: _dynamics_rank(k, dynamics))]
 
@@ -63,9 +71,6 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
 SERIES_NAMES = {"grad/generator/generator": "G grad (GAN loss)", "grad/vae/generator": "G grad (VAE step)",
                 "grad/generator/term/adversarial": "G grad from D", "diag/d_fake": "D(fake)",
                 "diag/alpha_l": "alpha_L", "diag/recon_error": "reconstruction error"}
-    # the method's own state at the end (GAN+AE+alpha_L: its stage, the step it switched, alpha_L)
-    state = {key for r in results for key in r["metrics"] if key.startswith("method/")}
-    columns += [col for key, col in METHOD_STATE_COLUMNS.items() if key in state]
 DYNAMICS_STATS = {"step1": "step 1", "last": "last 10 % (median)", "mean": "mean, 2nd half", "std": "std, 2nd half",
                   "change": "mean abs change per step, 2nd half", "slow_std": "std of its moving average, 2nd half"}
 

@@ -178,8 +178,8 @@ class Trainer:
         self._params: dict[tuple[str, ...], list[nn.Parameter]] = {}
         self._frozen = frozenset(train.freeze)
         self.step = 0
-        self.train_seconds = 0.0
         self.optimizer_steps: collections.Counter[str] = collections.Counter()  # net -> optimiser steps so far
+        self.train_seconds = 0.0
         self.monitor: Monitor | None = None  # live warnings, while fit runs (rank 0)
         self.record_meta: dict[str, Any] | None = None  # benchmark/label/point of record.json (compare sets it)
         self._wall_origin: tuple[float, float] | None = None  # (clock, seconds before it): the record's wall time
@@ -261,8 +261,8 @@ class Trainer:
         state = {
             "step": self.step,
             "train_seconds": self.train_seconds,
-            "nets": {k: v.state_dict() for k, v in self.nets.items()},
             "optimizer_steps": dict(self.optimizer_steps),
+            "nets": {k: v.state_dict() for k, v in self.nets.items()},
             "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
             **own,
             "config": self.config.to_dict(),
@@ -298,8 +298,8 @@ class Trainer:
             restore_rng(own["rng"])
         self.step = int(state["step"])
         self.train_seconds = float(state.get("train_seconds", 0.0))
-
         self.optimizer_steps = collections.Counter({str(k): int(v) for k, v in state.get("optimizer_steps", {}).items()})
+
     def _saved_rank_state(self, state: dict[str, Any]) -> dict[str, Any]:
         """This rank's part of a checkpoint: its own entry of ``ranks`` when the checkpoint
         was written by as many ranks; otherwise rank 0's state on rank 0 (exact for a
@@ -357,8 +357,8 @@ class Trainer:
         for name in phase.updates:
             norms[name] = _total_grad_norm(self._params_of((name,)), self.device)
             self.optimizers[name].step()
-        if phase.after_step is not None:
             self.optimizer_steps[name] += 1
+        if phase.after_step is not None:
             with torch.no_grad():
                 phase.after_step(self.nets)
         return terms, {**norms, **per_term}
@@ -480,8 +480,8 @@ class Trainer:
         if result is None and self.monitor is not None:
             meta = {**meta, "warnings": self.monitor.warnings, "data_protocol": self.data.describe(),
                     "peak_memory_mb": peak_memory_mb(self.device)}
-        clock, before = self._wall_origin or (self._built_at, self.train_seconds)  # fit, else eval alone
         meta = {**meta, "training": self.training_setup()}
+        clock, before = self._wall_origin or (self._built_at, self.train_seconds)  # fit, else eval alone
         record = records.build_record(self.paths.root, self.config.to_dict(), status=status, reason=reason,
                                       step=self.step, meta=meta, result=result, train_seconds=self.train_seconds,
                                       wall_seconds=before + time.perf_counter() - clock, device=self.device)
