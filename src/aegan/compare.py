@@ -60,6 +60,10 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     # ("third_party_fast/sigma0.5/missed_modes"; 000 Sec. 4.2)
     missed = sorted({key for r in results for key in r["metrics"] if key.endswith("/missed_modes")})
     columns += [(f"third-party D: missed ({key.split('/')[1]})", key, 1) for key in missed]
+    # the best value over training and its step, beside the final value (records.best_over_training)
+    for key in sorted({k[len("best/"):] for r in results for k in r["metrics"] if k.startswith("best/")}):
+        name, digits = next(((c[0], c[2]) for c in columns if c[1] == key), (key, 3))
+        columns += [(f"best {name} over training", f"best/{key}", digits), (f"step of best {name}", f"best_step/{key}", 0)]
     # the method's own state at the end (GAN+AE+alpha_L: its stage, the step it switched, alpha_L)
     state = {key for r in results for key in r["metrics"] if key.startswith("method/")}
     columns += [col for key, col in METHOD_STATE_COLUMNS.items() if key in state]

@@ -42,6 +42,10 @@ BOOKKEEPING = {"train": ("seed", "device", "threads", "log_every", "checkpoint_e
                "eval": ("every", "every_n_samples")}  # evaluations during training leave the run as it is
 INCEPTION_METRICS = ("fid", "inception_score", "prdc")
 SERIES_PREFIXES = ("loss/", "grad/", "diag/")
+# metrics a run reports the best value of over training (eval.every), and which way is better
+# (003 Tables 3, 6: "the best FIDs and the iterations")
+BEST_OF = {"fid/fid": min, "fid/kid": min, "mnist_modes/modes": max, "mode_score/mode_score": max,
+           "classifier_is/inception_score": max}
 
 
 def canonical_hash(obj: Any) -> str:
@@ -132,6 +136,28 @@ def term_gradients(series: dict[str, list], tail: float = 0.1) -> dict[str, dict
             last = values[-max(1, int(len(values) * tail)):]
             out.setdefault(phase, {})[term] = sum(last) / len(last)
     return out
+
+
+def best_over_training(history: list[dict[str, Any]], final: dict[str, Any], final_step: int) -> dict[str, float]:
+    """For each ``BEST_OF`` metric evaluated during training: ``best/<key>``, its best value over
+    the evaluations during training (``history``: eval.jsonl rows) and at the end (``final``
+    at ``final_step``), and ``best_step/<key>``, the step of it (the earliest on a tie).
+    {} for a run without evaluations during training: its final value is its only one."""
+    out: dict[str, float] = {}
+    for key, better in BEST_OF.items():
+        points = [(row["step"], row[key]) for row in history if _finite(row.get(key))]
+        if not points:
+            continue
+        if _finite(final.get(key)):
+            points.append((final_step, final[key]))
+        best = better(value for _, value in points)
+        out[f"best/{key}"] = float(best)
+        out[f"best_step/{key}"] = float(min(step for step, value in points if value == best))
+    return out
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
 
 
 def read_log(path: Path) -> list[dict[str, Any]]:

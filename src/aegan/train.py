@@ -562,6 +562,8 @@ class Trainer:
                            log_rows=lambda: read_log(self.paths.log))
 
     def _evaluate(self) -> dict[str, Any]:
+        from aegan.records import best_over_training, read_log
+
         ctx = self._eval_context(self.config.eval.n_samples)
         result = {
             "method": self.config.method.name,
@@ -576,6 +578,8 @@ class Trainer:
             "metrics": {**evaluate(ctx, self.config.eval.metrics, self.config.eval.params),
                         **{f"method/{k}": v for k, v in self.method.final_metrics().items()}},
         }
+        # the best value over training beside the final one (003 Tables 3, 6: the best FID, its step)
+        result["metrics"].update(best_over_training(read_log(self.paths.eval_log), result["metrics"], self.step))
         atomic_write_json(self.paths.metrics, result)
         self.write_record("ok", result=result)
         return result
