@@ -58,8 +58,13 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     columns = [col for metric, cols in COLUMNS.items() if metric in present for col in cols]
     # the third-party discriminator's missed modes, one column per metric and noise level
     # ("third_party_fast/sigma0.5/missed_modes"; 000 Sec. 4.2)
+    # and, beside each, that discriminator's held-out accuracy (how well it told the two apart)
     missed = sorted({key for r in results for key in r["metrics"] if key.endswith("/missed_modes")})
-    columns += [(f"third-party D: missed ({key.split('/')[1]})", key, 1) for key in missed]
+    for key in missed:
+        accuracy = key.replace("/missed_modes", "/held_out_accuracy")
+        columns.append((f"third-party D: missed ({key.split('/')[1]})", key, 1))
+        if any(accuracy in r["metrics"] for r in results):
+            columns.append((f"third-party D: held-out accuracy ({key.split('/')[1]})", accuracy, 3))
     # the best value over training and its step, beside the final value (records.best_over_training)
     for key in sorted({k[len("best/"):] for r in results for k in r["metrics"] if k.startswith("best/")}):
         name, digits = next(((c[0], c[2]) for c in columns if c[1] == key), (key, 3))

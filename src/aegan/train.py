@@ -156,6 +156,7 @@ class Trainer:
         if self.dist.active:
             self.method.batch_mean = self.dist.mean  # batch statistics of the method's state: over all ranks
         factory = build_factory(config.model.name, config.model.params, self.data.shape)
+        self.factory = factory  # the metrics' third-party D is its discriminator (001 Sec. 4.2.1)
         self.nets = nn.ModuleDict(self.method.build_nets(factory)).to(self.device)
         if self.dist.active:
             self.dist.broadcast_parameters(self.nets)
@@ -554,12 +555,12 @@ class Trainer:
 
     def _eval_context(self, n_samples: int) -> EvalContext:
         """What the metrics see: samples from the prior by the evaluation seed, the data, this run's
-        device and its logged steps."""
+        device, its logged steps and a fresh discriminator of its model family."""
         from aegan.records import read_log
 
         seed = self.config.eval.seed
         return EvalContext(lambda n: self.generate(n, seed), self.data, n_samples, seed, device=str(self.device),
-                           log_rows=lambda: read_log(self.paths.log))
+                           log_rows=lambda: read_log(self.paths.log), discriminator=self.factory.discriminator)
 
     def _evaluate(self) -> dict[str, Any]:
         from aegan.records import best_over_training, read_log

@@ -15,7 +15,7 @@ from aegan.data import DATASETS, build_dataset
 from aegan.metrics import METRICS, EvalContext, evaluate, resolved_params
 from tests.conftest import TINY, tiny_raw
 
-TINY_D = {"steps": 3, "width": 4, "fc": 8, "test_draws": 1, "batch_size": 16}
+TINY_D = {"max_steps": 3, "width": 4, "fc": 8, "test_draws": 1, "batch_size": 16}
 
 
 def _digits_context(n_samples: int = 64) -> EvalContext:
@@ -47,12 +47,13 @@ def test_mixture_k_std_changes_what_counts_as_high_quality():
     assert evaluate(ctx, ["mixture"], {"mixture": {"k_std": 1.0}})["mixture/high_quality"] == 0.0
 
 
-def test_defaults_are_the_former_presets():
+def test_defaults_are_the_documented_presets():
     full, fast = resolved_params(["third_party", "third_party_fast"]).values()
-    keys = ("sigmas", "steps", "width", "fc", "test_draws")
-    assert [full[k] for k in keys] == [[0.25, 0.5], 1000, 32, 256, 4]
-    assert [fast[k] for k in keys] == [[0.5], 300, 16, 128, 2]
+    keys = ("sigmas", "max_steps", "eval_every", "patience", "width", "fc", "test_draws")
+    assert [full[k] for k in keys] == [[0.25, 0.5], 20000, 250, 4, 32, 256, 4]
+    assert [fast[k] for k in keys] == [[0.5], 2000, 100, 3, 16, 128, 2]
     assert full["threshold"] == fast["threshold"] == 0.8
+    assert full["stop_on"] == fast["stop_on"] == "loss" and full["architecture"] == fast["architecture"] == "run"
     assert resolved_params(["mixture"])["mixture"] == {"n_samples": None, "k_std": 3.0, "strict_fraction": 0.1}
 
 
@@ -66,7 +67,7 @@ def test_every_metric_owns_a_frozen_strict_parameter_model():
     ("override", "message"),
     [
         ({"eval.params.third_party.sigmaz": [0.5]},
-         "eval.params.third_party.sigmaz: unknown key; accepted: batch_size, fc, held_out, lr, n_samples, sigmas,"),
+         "eval.params.third_party.sigmaz: unknown key; accepted: architecture, batch_size, eval_every, fc, held_out,"),
         ({"eval.params.third_party.sigmas": [-1.0]}, "eval.params.third_party.sigmas.0:"),
         ({"eval.params.third_party.sigmas": []}, "eval.params.third_party.sigmas:"),
         ({"eval.params.third_party_fast.sigmas": [0.5, 0.5]}, "sigmas must be distinct"),

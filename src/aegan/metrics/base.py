@@ -33,6 +33,10 @@ class EvalContext:
     # the run's logged steps (log.jsonl rows), for metrics of the training path (dynamics);
     # None where there is no run (e.g. real-data statistics)
     log_rows: Callable[[], list[dict]] | None = None
+    # a fresh, untrained discriminator of the run's model family as its config builds it (the
+    # third-party D has "the same architecture" as the GAN's D, 001 Sec. 4.2.1); None where
+    # there is no run
+    discriminator: Callable[[], torch.nn.Module] | None = None
     # results shared by the metrics of one evaluation (e.g. generated Inception features that
     # fid and prdc both use); ``dataclasses.replace`` keeps the same dict
     memo: dict = field(default_factory=dict, repr=False, compare=False)
