@@ -42,7 +42,10 @@ COLUMNS = {
     "mode_score": (("MODE score", "mode_score/mode_score", 2),),
     "classifier_is": (("IS", "classifier_is/inception_score", 2),),
     "fid": (("FID", "fid/fid", 2), ("KID", "fid/kid", 4)),
-    "ms_ssim": (("MS-SSIM", "ms_ssim/ms_ssim", 3), ("MS-SSIM real", "ms_ssim/ms_ssim_real", 3)),
+    # MS-SSIM read two ways (aegan.metrics.ms_ssim): 002's quality reading (higher better) and
+    # the collapse reading against the real data's value (1 = identical samples)
+    "ms_ssim": (("MS-SSIM (quality, 002)", "ms_ssim/quality", 3), ("MS-SSIM collapse", "ms_ssim/collapse", 3),
+                ("MS-SSIM real", "ms_ssim/ms_ssim_real", 3)),
 }
 METHOD_STATE_COLUMNS = {  # Method.final_metrics, by key
     "method/stage": ("stage at the end", "method/stage", 0),
