@@ -9,6 +9,7 @@ message names the key and the accepted values.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,6 +249,7 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         train=_validate("train", TrainConfig, raw.get("train")),
         eval=_check_metrics(_validate("eval", EvalConfig, raw.get("eval")), METRICS),
     )
+    cfg = dataclasses.replace(cfg, model=_output_for_range(cfg.model, cfg.data))
     if cfg.train.instance_noise > 0 and not METHODS[cfg.method.name].data_discriminators:
         raise ConfigError(f"train.instance_noise: method {cfg.method.name!r} has no discriminator on data samples "
                           "to add noise to; set it to 0 (methods with one: "
@@ -273,6 +275,25 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
                 raise ConfigError(f"train.{where}: method {cfg.method.name!r} has no net {net!r}; its nets: "
                                   + ", ".join(own_nets))
     return cfg
+
+
+def _output_for_range(model: Choice, data: Choice) -> Choice:
+    """``model.output`` on images: ``auto`` becomes the activation of ``data.range`` (sigmoid
+    for unit, tanh for symmetric, linear for standard), stored so; an output that cannot
+    cover the range (a sigmoid on [-1, 1]) is an error naming the key."""
+    from aegan.data.base import RANGE_OUTPUTS
+
+    output = getattr(model.params, "output", None)
+    if output is None or data.params.data_kind != "images":
+        return model
+    data_range = data.params.range
+    fits = RANGE_OUTPUTS[data_range]
+    if output == "auto":
+        return Choice(model.name, model.params.model_copy(update={"output": fits[0]}))
+    if output not in fits:
+        raise ConfigError(f"model.output: {output} does not fit data.range {data_range}; use auto or "
+                          + " or ".join(fits))
+    return model
 
 
 def _check_metrics(cfg: EvalConfig, metrics: Registry) -> EvalConfig:

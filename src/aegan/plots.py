@@ -132,7 +132,7 @@ def interpolation_figure(trainer, path: Path, rows: int = 8, steps: int = 10, se
         else:
             ends = trainer.method.prior(2 * rows, like, generator=gen)
             z = interpolation_codes(ends[:rows], ends[rows:], steps)
-        images = trainer.method.generate(trainer.nets, z).float().cpu().numpy()
+        images = trainer.data.to_unit(trainer.method.generate(trainer.nets, z).float().cpu()).numpy()
     trainer.nets.train(was_training)
     image_grid(images, Path(path), nrow=steps)
     return Path(path)

@@ -33,6 +33,7 @@ from aegan.data import build_dataset
 from aegan.methods import METHODS, Batch, Phase
 from aegan.metrics import EvalContext, evaluate, resolved_params
 from aegan.nets import build_factory
+from aegan.nets.init import initialise_nets, run_init
 from aegan.progress import disable as progress_disable
 from aegan.noise import add_instance_noise, linear_anneal
 from aegan.monitor import Monitor
@@ -157,7 +158,8 @@ class Trainer:
             self.method.batch_mean = self.dist.mean  # batch statistics of the method's state: over all ranks
         factory = build_factory(config.model.name, config.model.params, self.data.shape)
         self.factory = factory  # the metrics' third-party D is its discriminator (001 Sec. 4.2.1)
-        self.nets = nn.ModuleDict(self.method.build_nets(factory)).to(self.device)
+        nets = initialise_nets(self.method.build_nets(factory), run_init(config.model.params, config.method.params))
+        self.nets = nn.ModuleDict(nets).to(self.device)
         if self.dist.active:
             self.dist.broadcast_parameters(self.nets)
             torch.manual_seed(rank_seed)
@@ -200,8 +202,7 @@ class Trainer:
     def training_setup(self) -> dict[str, dict[str, Any]]:
         """What each net trained with: optimiser, learning rate, initialisation and optimiser
         steps per training step (G updates per D update, n_critic, stage 1 without G...)."""
-        model = self.config.model.params
-        init = getattr(model, "init", "default")
+        init = run_init(self.config.model.params, self.config.method.params)  # as __init__ applied it
         out = {}
         for name, opt in self.optimizers.items():
             settings = self._optimizer_settings(name, {"optimizer": self.config.train.optimizer,
@@ -391,7 +392,7 @@ class Trainer:
                 if not phase.updates:
                     continue
             if batch is None or phase.fresh_batch:
-                batch = self.data.next_batch(self.config.train.batch_size)
+                batch = self.data.training_batch(self.config.train.batch_size)  # in data.range
             terms, norms = self.run_phase(phase, batch, scratch)
             names += [f"loss/{phase.name}/{k}" for k in terms] + [f"grad/{phase.name}/{k}" for k in norms]
             values += list(terms.values()) + list(norms.values())
@@ -491,7 +492,8 @@ class Trainer:
     # -- sampling and evaluation -----------------------------------------------------------------
     @torch.no_grad()
     def generate(self, n: int, seed: int, chunk: int = 4096) -> torch.Tensor:
-        """n samples from the prior on the CPU, with a sampler independent of training RNG."""
+        """n samples from the prior on the CPU, with a sampler independent of training RNG; images
+        in [0, 1] whatever ``data.range`` (``to_unit``): what metrics, snapshots and grids see."""
         rng = torch.Generator(device=self.device).manual_seed(seed)
         was_training = self.nets.training
         self.nets.eval()
@@ -499,7 +501,7 @@ class Trainer:
         like = torch.empty(0, device=self.device)
         for start in range(0, n, chunk):
             z = self.method.prior(min(chunk, n - start), like, generator=rng)
-            out.append(self.method.generate(self.nets, z).float().cpu())
+            out.append(self.data.to_unit(self.method.generate(self.nets, z).float().cpu()))  # [0, 1] for metrics
         self.nets.train(was_training)
         return torch.cat(out) if out else torch.empty(0, *self.data.shape)
 

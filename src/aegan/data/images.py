@@ -1,6 +1,7 @@
 """Image datasets: MNIST, Fashion-MNIST, sklearn's 8x8 digits, stacked and compositional MNIST.
 
-Every image batch is float in [0, 1], shape (N, C, H, W), with integer labels in ``Batch.y``.
+Every image batch is float in [0, 1], shape (N, C, H, W), with integer labels in ``Batch.y``
+(``data.range`` maps what the nets train on: ``aegan.data.base``).
 Pixels are kept as uint8 (on the run's device) and scaled per batch, so a dataset costs
 47 MB of memory, not 190.
 

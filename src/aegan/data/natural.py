@@ -1,8 +1,9 @@
 """Natural images: CIFAR-10/100, SVHN, STL-10, CelebA and any folder of PNG/JPEG/WebP images.
 
 Every batch is float in [0, 1], shape (N, C, H, W), as the other image datasets
-(``aegan.data.images``); labels are in ``Batch.y`` where the dataset has them (``None``
-for CelebA, STL-10's unlabelled part and a folder without class sub-folders).
+(``aegan.data.images``; ``data.range`` maps what the nets train on: ``aegan.data.base``);
+labels are in ``Batch.y`` where the dataset has them (``None`` for CelebA, STL-10's
+unlabelled part and a folder without class sub-folders).
 
 Sources are torchvision's on-disk layouts under ``data.root`` (docs/datasets.md lists the
 files). Nothing is downloaded unless ``data.download: true`` (CIFAR, SVHN, STL-10, CelebA),
@@ -304,7 +305,9 @@ class NaturalSource(DataSource):
         raise MissingDataset(f"{self.title}: cannot be downloaded; {self.layout_hint()}")
 
     def preprocessing(self) -> dict[str, Any]:
-        return self.config.model_dump(exclude={"root", "download", "split", "held_out_split", "classes", "cache_dir"})
+        # the cache holds the decoded uint8 pixels: the same for every data.range
+        return self.config.model_dump(exclude={"root", "download", "split", "held_out_split", "classes", "cache_dir",
+                                               "range"})
 
     # -- shared
     def locate(self, parts: set[str]) -> None:

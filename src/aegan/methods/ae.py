@@ -32,14 +32,16 @@ class AEConfig(MethodConfig):
     latent_weight: weight of -log D_z(E(x)) in the encoder's loss. The paper does not give
       it (000 App. C only says "an extra discriminator on z"); 1 (AAE's equal weighting).
     prior: p(z) that D_z matches and samples come from. 000 App. C: "We set the prior
-      distribution of z as uniform distribution" (on [-1, 1]^d here); "normal" is N(0, I).
+      distribution of z as uniform distribution": "uniform" is U[-1, 1]^d with E's codes
+      linear; "unit_uniform" is U[0, 1]^d with E's codes through a sigmoid, the support of
+      000 Table 3's encoder ("FC, Sigmoid 50"; 000's image configs); "normal" is N(0, I).
     """
 
     reconstruction_weight: PositiveFloat = 100.0
     latent_weight: NonNegativeFloat = 1.0
     distance: reg.Distance = "l2"
     reduction: Literal["sum", "mean"] = "sum"
-    prior: Literal["uniform", "normal"] = "uniform"
+    prior: Literal["uniform", "unit_uniform", "normal"] = "uniform"
 
     def reconstruction_error(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
         """L of this config: E_x d(x, x_hat) with its distance and reduction."""
@@ -59,7 +61,7 @@ class AE(Method):
 
     def build_nets(self, factory):
         builders = {
-            "encoder": factory.encoder,
+            "encoder": lambda: factory.encoder(output="sigmoid" if self.config.prior == "unit_uniform" else "linear"),
             "generator": factory.generator,
             "discriminator": factory.discriminator,
             "latent_discriminator": lambda: factory.latent_mlp(self.latent_dim, 1),
@@ -67,11 +69,11 @@ class AE(Method):
         return {name: builders[name]() for name in self.nets}
 
     def prior(self, n: int, like: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
-        """z ~ U[-1, 1]^d (000 App. C) or N(0, I), as ``config.prior`` says."""
+        """z ~ U[-1, 1]^d or U[0, 1]^d (000 App. C) or N(0, I), as ``config.prior`` says."""
         if self.config.prior == "normal":
             return super().prior(n, like, generator)
         u = torch.rand(n, self.latent_dim, device=like.device, dtype=like.dtype, generator=generator)
-        return 2 * u - 1
+        return u if self.config.prior == "unit_uniform" else 2 * u - 1
 
     def autoencoder_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         """000 Algorithm 1 lines 6/13: E and G on lambda * reconstruction (+ latent matching)."""

@@ -19,7 +19,7 @@ from aegan.losses import adversarial as adv
 from aegan.losses.divergences import gaussian_kl
 from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, record, register
 from aegan.methods.gan import NSGAN
-from aegan.nets.init import Init, initialise
+from aegan.nets.init import Init
 
 
 class VLGANConfig(MethodConfig):
@@ -28,18 +28,17 @@ class VLGANConfig(MethodConfig):
     beta: weight of KL(q(z|x) || N(0, I)) against the reconstruction, the log-likelihood of
       a Gaussian decoder of fixed variance: squared l2 summed over the data dimensions (the
       ELBO's unit; KL is summed over latent dimensions). 002 only says "beta is a
-      hyperparameter", so every value is ours. 0.01 here, for the 2D mixtures (with modes of
-      std 0.01-0.05 a beta of order one blurs the posterior over several modes);
-      configs/toy/grid25.yaml sets 0.05, tuned on seed 0 of its reported row (not held out).
-      002's MNIST (configs/stability/vanishing_mnist*.yaml) sets 0.1, chosen on seeds 100-101,
-      which no reported table uses, by benchmarks/choose_beta.py
-      (docs/results/vlgan_beta_vanishing.md); the CelebA configs keep 0.01, not chosen.
+      hyperparameter". With 2D modes of std 0.01-0.05 a beta of order one blurs the
+      posterior over several modes, so 0.01 (the configs set 0.05 on grid25).
     discriminator_steps: k of Algorithm 1; the paper uses k = 1.
     discriminator_lr_ratio: D's learning rate over ``train.lr`` (G's and E's): 10 (Sec. 4.1).
     generator_loss: "minimax" is line 17, log(1 - D(G(z))) (Eq. 3/14), which saturates when
       D wins; "nonsaturating" is -log D(G(z)).
-    init: the nets' weights: "xavier" (Sec. 5: "The weights of each model were initialized
-      using the Xavier method"; ``aegan.nets.init``), or PyTorch's "default".
+    init: "model" (default): the nets get the run's ``model.init`` like every other row of
+      the table. 002 Sec. 4.1: "The weights of each model were initialized using the Xavier
+      method", every model of its experiments, so 002's configs set ``model.init: xavier``
+      for all rows. "xavier" or "default" here re-initialise VLGAN's nets alone (a labelled
+      variant: the set-up before ``model.init`` existed, when only VLGAN's nets were Xavier).
     """
 
     beta: NonNegativeFloat = 0.01
@@ -47,7 +46,7 @@ class VLGANConfig(MethodConfig):
     discriminator_steps: PositiveInt = 1
     discriminator_lr_ratio: PositiveFloat = 10.0
     distance: reg.Distance = "squared_l2"
-    init: Init = "xavier"
+    init: Literal["model"] | Init = "model"
 
 
 def reparameterize(stats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -65,9 +64,10 @@ class VLGAN(NSGAN):
     Config = VLGANConfig
 
     def build_nets(self, factory):
-        nets = {"generator": factory.generator(), "discriminator": factory.discriminator(),
+        """G, D and E (2 x latent: mean and log-variance); ``Trainer`` initialises them by
+        ``aegan.nets.init.run_init`` (``model.init``, or ``init`` where it names one)."""
+        return {"generator": factory.generator(), "discriminator": factory.discriminator(),
                 "encoder": factory.encoder(out_dim=2 * self.latent_dim)}
-        return {name: initialise(net, self.config.init) for name, net in nets.items()}
 
     def lr_scale(self, net: str) -> float:
         return self.config.discriminator_lr_ratio if net == "discriminator" else 1.0

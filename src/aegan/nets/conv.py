@@ -20,12 +20,14 @@ Choices written down (the papers leave them open):
   which fixes the batch mean of the logits, so a BN discriminator that sees real and fake
   batches separately (``batch_coupled``) cannot tell them apart (measured: D stuck at 0.5).
 * D uses LeakyReLU(0.2) by default (Table 3 says ReLU; ``d_activation: relu`` restores it).
-* The output is a sigmoid because every image dataset here lies in [0, 1] (003's DCGAN
-  uses tanh on [-1, 1] data; ``output: tanh`` exists for such data).
+* G's output follows ``data.range`` (``model.output: auto``): a sigmoid on [0, 1] (000 Table
+  3: "Deconv, Sigmoid"), tanh on [-1, 1] (DCGAN, and 003's DCGAN), linear on standardised data.
 * D's last layer is linear: it returns logits, the sigmoid lives in the losses.
 * The encoder mirrors the generator (001 App. B): the generator's layers in reverse with
   convolutions for deconvolutions -- which is D's layout (Table 3's "Conv" column with 50
-  outputs) with ReLU, and a linear output (the prior is N(0, I), not uniform).
+  outputs) with ReLU, and a linear output, or a sigmoid where the method's prior lies on
+  [0, 1]^d (``encoder(output="sigmoid")``: Table 3's "FC, Sigmoid 50", 000's methods at
+  ``prior: unit_uniform``).
 * Odd sizes: a stride-2 conv maps s -> ceil(s/2); each deconv's output_padding restores
   the exact size (28 -> 14 -> 7 -> 4 and back).
 
@@ -48,7 +50,8 @@ import torch.nn.functional as F
 from pydantic import Field, field_validator, model_validator
 from torch import Tensor, nn
 
-from aegan.nets.factory import ModelConfig, NetFactory, register_family
+from aegan.nets.factory import ModelConfig, NetFactory, output_layers, register_family, resolved_output
+from aegan.nets.mlp import squash
 from aegan.strict import MAX_WIDTH
 
 SOURCES = ("prior", "encoder")
@@ -138,7 +141,6 @@ class ConvConfig(ModelConfig):
     d_batchnorm: bool = True  # BN in D; gradient-penalty methods build theirs without (NetFactory.for_method)
     first_bn: bool = True  # BN after the first conv of D and E (Table 3: yes; DCGAN: no)
     bn_order: Literal["act_bn", "bn_act"] = "act_bn"  # G only: Table 3 lists "ReLU, BN"; DCGAN "BN, ReLU"
-    output: Literal["sigmoid", "tanh", "linear"] = "sigmoid"
     # G's first batch norm (fc = 0 only): "feature" normalises each of the flat linear
     # output's units (003's 32x32 DCGAN, Gulrajani et al.'s gan_cifar.py: BN over axis 0 of
     # the 4x4x256 vector); "channel" reshapes first and normalises per channel (Radford et
@@ -216,16 +218,18 @@ class ConvDiscriminator(nn.Module):
 
 
 class ConvEncoder(nn.Module):
-    """x (N, C, H, W) -> code (N, out_dim): the generator mirrored (001 App. B)."""
+    """x (N, C, H, W) -> code (N, out_dim): the generator mirrored (001 App. B); ``output``
+    "sigmoid" puts the codes in [0, 1] (000 Table 3: "FC, Sigmoid 50")."""
 
-    def __init__(self, shape, c: ConvConfig, out_dim: int):
+    def __init__(self, shape, c: ConvConfig, out_dim: int, output: str = "linear"):
         super().__init__()
         self.body = ConvStack(shape, c, "relu", True)
         self.out = nn.Linear(self.body.out_dim, out_dim)
+        self.output = output
         self.batch_coupled = True
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.out(self.body(x))
+        return squash(self.out(self.body(x)), self.output)
 
 
 class ConvGenerator(nn.Module):
@@ -257,7 +261,7 @@ class ConvGenerator(nn.Module):
             if not last:
                 body += _norm_act(SourceBatchNorm(cout), nn.ReLU(), c.bn_order)
             cin = cout
-        body += {"sigmoid": [nn.Sigmoid()], "tanh": [nn.Tanh()], "linear": []}[c.output]
+        body += output_layers(resolved_output(c.output, image=True))
         self.body = nn.ModuleList(body)
 
     def from_hidden(self, h: Tensor, source: str = "prior") -> Tensor:
@@ -280,8 +284,8 @@ class ConvFactory(NetFactory):
         batchnorm = self.discriminator_batchnorm(batchnorm, self.config.d_batchnorm)
         return ConvDiscriminator(self.data_shape, self.config, out_dim, batchnorm)
 
-    def encoder(self, out_dim: int | None = None) -> nn.Module:
-        return ConvEncoder(self.data_shape, self.config, out_dim or self.config.latent_dim)
+    def encoder(self, out_dim: int | None = None, output: str = "linear") -> nn.Module:
+        return ConvEncoder(self.data_shape, self.config, out_dim or self.config.latent_dim, output)
 
 
 register_family("conv", ConvConfig, ConvFactory)

@@ -3,19 +3,54 @@
 from __future__ import annotations
 
 import copy
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_serializer
 from torch import nn
 
 from aegan.registry import Registry
 from aegan.strict import MAX_DEPTH, MAX_WIDTH, StrictModel
+from aegan.nets.init import Init
 from aegan.nets.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator, flat_dim
+
+Output = Literal["auto", "sigmoid", "tanh", "linear"]
+
+
+def resolved_output(output: str, image: bool) -> str:
+    """``model.output`` as a net builds it: ``auto`` is a sigmoid on images (data in [0, 1])
+    and linear on vectors. A run's config has ``auto`` resolved by ``data.range`` already
+    (``aegan.config``: tanh for [-1, 1], linear for standardised data)."""
+    if output != "auto":
+        return output
+    return "sigmoid" if image else "linear"
+
+
+def output_layers(output: str) -> list[nn.Module]:
+    """The layers that end a net with ``output`` (resolved): [] for linear."""
+    return {"sigmoid": [nn.Sigmoid()], "tanh": [nn.Tanh()], "linear": []}[output]
 
 
 class ModelConfig(StrictModel):
-    """Hyper-parameters shared by every family; families add their own fields."""
+    """Hyper-parameters shared by every family; families add their own fields.
+
+    ``init``: the initialisation of every net of the run (``aegan.nets.init``: default,
+    dcgan, xavier). ``output``: the generator's last activation; ``auto`` follows
+    ``data.range`` (sigmoid on [0, 1], tanh on [-1, 1], linear on standardised data; linear
+    on vectors). Both are config-level, so every row of a table gets the same."""
 
     latent_dim: int = Field(2, gt=0, le=MAX_WIDTH)
+    init: Init = "default"
+    output: Output = "auto"
+
+    @model_serializer(mode="wrap")
+    def _omit_defaults(self, handler) -> dict[str, Any]:
+        """Leave ``init`` and an unresolved ``output`` out at their defaults, so configs saved
+        before they existed still match."""
+        out = handler(self)
+        for key, unset in (("init", "default"), ("output", "auto")):
+            if out.get(key) == unset:
+                out.pop(key)
+        return out
 
 
 class NetFactory:
@@ -71,8 +106,15 @@ class NetFactory:
         """x -> logits; ``batchnorm``: hold batch norm or not (None: ``d_batchnorm``)."""
         raise NotImplementedError
 
-    def encoder(self, out_dim: int | None = None) -> nn.Module:
+    def encoder(self, out_dim: int | None = None, output: str = "linear") -> nn.Module:
+        """x -> code (N, out_dim); ``output``: "linear", or "sigmoid" for codes in [0, 1]
+        (000 Table 3's encoder: "FC, Sigmoid 50")."""
         raise NotImplementedError
+
+    @property
+    def output(self) -> str:
+        """The generator's last activation (``model.output``, ``auto`` resolved for this data)."""
+        return resolved_output(self.config.output, len(self.data_shape) == 3)
 
     def latent_mlp(self, in_dim: int, out_dim: int, hidden: int = 128, depth: int = 2) -> nn.Module:
         """A small MLP on codes (latent discriminators, feature adapters): same for all families."""
@@ -97,14 +139,15 @@ class MLPConfig(ModelConfig):
 
 class MLPFactory(NetFactory):
     """MLPs with ``depth`` hidden layers of ``hidden`` units (the toy reference: 2-128-128-out).
-    On images, nets take flattened pixels and G's output is reshaped and squashed into [0, 1]."""
+    On images, nets take flattened pixels and G's output is reshaped and ends in ``output``
+    (sigmoid into [0, 1], tanh into [-1, 1])."""
 
     config: MLPConfig
 
     def generator(self, latent_dim: int | None = None) -> nn.Module:
         c = self.config
         return MLPGenerator(latent_dim or c.latent_dim, flat_dim(self.data_shape), c.g_hidden or c.hidden,
-                            c.g_depth or c.depth, out_shape=self.data_shape, sigmoid=len(self.data_shape) == 3)
+                            c.g_depth or c.depth, out_shape=self.data_shape, output=self.output)
 
     def discriminator(self, out_dim: int = 1, batchnorm: bool | None = None) -> nn.Module:
         """MLP discriminators never hold batch norm, so ``batchnorm`` changes nothing."""
@@ -112,9 +155,9 @@ class MLPFactory(NetFactory):
         return MLPDiscriminator(flat_dim(self.data_shape), c.d_hidden or c.hidden, c.d_depth or c.depth, out_dim,
                                 dropout=c.d_dropout)
 
-    def encoder(self, out_dim: int | None = None) -> nn.Module:
+    def encoder(self, out_dim: int | None = None, output: str = "linear") -> nn.Module:
         c = self.config
-        return MLPEncoder(flat_dim(self.data_shape), out_dim or c.latent_dim, c.hidden, c.depth)
+        return MLPEncoder(flat_dim(self.data_shape), out_dim or c.latent_dim, c.hidden, c.depth, output=output)
 
 
 FAMILIES: Registry[tuple[type[ModelConfig], type[NetFactory]]] = Registry("model family")

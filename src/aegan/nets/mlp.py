@@ -1,5 +1,5 @@
 """MLP networks for vector data (the 2D mixtures) and for images taken as rows of pixels
-(001 Table 1's MNIST grid: G's output reshaped to the image and squashed into [0, 1]).
+(001 Table 1's MNIST grid: G's output reshaped to the image and squashed into the data range).
 
 Every generator exposes two entry points: ``forward(z)`` and ``from_hidden(h)``, where h is
 the activation after the first layer; GAN-RL (003 Fig. 4) feeds discriminator features
@@ -31,22 +31,28 @@ def _stack(in_dim: int, hidden: int, depth: int, activation: type[nn.Module], dr
     return cls(*layers)
 
 
+def squash(x: Tensor, output: str) -> Tensor:
+    """x through the last activation ``output``: "sigmoid", "tanh" or "linear"."""
+    if output == "sigmoid":
+        return torch.sigmoid(x)
+    return torch.tanh(x) if output == "tanh" else x
+
+
 class MLPGenerator(nn.Module):
     """z (N, latent) -> x (N, *out_shape); ``hidden_dim`` is the width of the second entry.
-    ``sigmoid`` squashes the output into [0, 1] (images); otherwise it is linear (2D points)."""
+    ``output``: "sigmoid" squashes into [0, 1], "tanh" into [-1, 1] (images); "linear" (2D points)."""
 
     def __init__(self, latent_dim: int, out_dim: int, hidden: int, depth: int,
-                 out_shape: tuple[int, ...] | None = None, sigmoid: bool = False):
+                 out_shape: tuple[int, ...] | None = None, output: str = "linear"):
         super().__init__()
         self.hidden_dim = hidden
         self.out_shape = tuple(out_shape or (out_dim,))
-        self.sigmoid = sigmoid
+        self.output = output
         self.entry = nn.Sequential(nn.Linear(latent_dim, hidden), nn.ReLU())
         self.body = nn.Sequential(_stack(hidden, hidden, depth - 1, nn.ReLU), nn.Linear(hidden, out_dim))
 
     def from_hidden(self, h: Tensor, source: str = "prior") -> Tensor:
-        x = self.body(h).view(-1, *self.out_shape)
-        return torch.sigmoid(x) if self.sigmoid else x
+        return squash(self.body(h).view(-1, *self.out_shape), self.output)
 
     def forward(self, z: Tensor, source: str = "prior") -> Tensor:
         """``source`` ("prior" or "encoder") selects batch-norm statistics in image nets."""
@@ -69,14 +75,16 @@ class MLPDiscriminator(nn.Module):
 
 
 class MLPEncoder(nn.Module):
-    """x (N, in_dim) -> code (N, out_dim); a VAE encoder asks for out_dim = 2 * latent."""
+    """x (N, in_dim) -> code (N, out_dim); a VAE encoder asks for out_dim = 2 * latent.
+    ``output`` "sigmoid" puts the codes in [0, 1] (000 Table 3: "FC, Sigmoid")."""
 
-    def __init__(self, in_dim: int, out_dim: int, hidden: int, depth: int):
+    def __init__(self, in_dim: int, out_dim: int, hidden: int, depth: int, output: str = "linear"):
         super().__init__()
+        self.output = output
         self.net = nn.Sequential(_stack(in_dim, hidden, depth, nn.LeakyReLU), nn.Linear(hidden, out_dim))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(x.flatten(1))
+        return squash(self.net(x.flatten(1)), self.output)
 
 
 def flat_dim(shape: tuple[int, ...]) -> int:

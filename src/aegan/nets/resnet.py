@@ -25,8 +25,8 @@ Choices written down (the papers leave them open):
 * ``d_batchnorm: true`` puts a batch norm before each activation of the residual blocks
   after the first (where the reference's ``Normalize`` sits); default false. Methods with a
   gradient penalty get no batch norm whatever this says (``NetFactory.for_method``).
-* The output is a sigmoid (every image dataset here lies in [0, 1]); ``output: tanh`` is the
-  reference's, for data in [-1, 1].
+* G's output follows ``data.range`` (``model.output: auto``): a sigmoid on [0, 1], tanh on
+  [-1, 1] (the reference's: its data lie in [-1, 1]), linear on standardised data.
 * GAN-RL (003 Eq. 3): D_F(x) is D's penultimate layer, the pooled ``d_width`` features. In
   003 Fig. 4's DCGAN they enter G at its first batch norm, skipping G's linear layer, because
   there D's flatten output and G's linear output have the same size. In this ResNet they do
@@ -56,7 +56,8 @@ from pydantic import Field
 from torch import Tensor, nn
 
 from aegan.nets.conv import SourceBatchNorm
-from aegan.nets.factory import ModelConfig, NetFactory, register_family
+from aegan.nets.factory import ModelConfig, NetFactory, register_family, resolved_output
+from aegan.nets.mlp import squash
 from aegan.strict import MAX_WIDTH
 
 
@@ -72,7 +73,6 @@ class ResNetConfig(ModelConfig):
     kernel: int = Field(3, gt=0, le=31)
     d_activation: Literal["relu", "leaky_relu"] = "leaky_relu"
     d_batchnorm: bool = False
-    output: Literal["sigmoid", "tanh", "linear"] = "sigmoid"
 
 
 def default_up_blocks(h: int, w: int) -> int:
@@ -183,16 +183,18 @@ class ResNetDiscriminator(nn.Module):
 
 
 class ResNetEncoder(nn.Module):
-    """x -> code (N, out_dim): the critic's layout with ReLU and batch norm, linear output."""
+    """x -> code (N, out_dim): the critic's layout with ReLU and batch norm, linear output
+    (or ``output`` "sigmoid": codes in [0, 1])."""
 
-    def __init__(self, shape, c: ResNetConfig, down_blocks: int, out_dim: int):
+    def __init__(self, shape, c: ResNetConfig, down_blocks: int, out_dim: int, output: str = "linear"):
         super().__init__()
         self.body = ResNetFeatures(shape[0], c, down_blocks, "relu", True)
         self.out = nn.Linear(self.body.out_dim, out_dim)
+        self.output = output
         self.batch_coupled = True
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.out(self.body(x))
+        return squash(self.out(self.body(x)), self.output)
 
 
 class ResNetGenerator(nn.Module):
@@ -208,7 +210,8 @@ class ResNetGenerator(nn.Module):
         self.blocks = nn.ModuleList(UpBlock(c.g_width, c.g_width, c.kernel) for _ in range(up_blocks))
         self.out_bn = SourceBatchNorm(c.g_width)
         self.out_conv = _conv(c.g_width, channels, c.kernel)
-        self.output = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "linear": nn.Identity()}[c.output]
+        self.output = {"sigmoid": nn.Sigmoid(), "tanh": nn.Tanh(), "linear": nn.Identity()}[
+            resolved_output(c.output, image=True)]
 
     def forward(self, z: Tensor, source: str = "prior") -> Tensor:
         x = self.entry(z).view(-1, *self.start)
@@ -242,8 +245,9 @@ class ResNetFactory(NetFactory):
         batchnorm = self.discriminator_batchnorm(batchnorm, self.config.d_batchnorm)
         return ResNetDiscriminator(self.data_shape, self.config, self.down_blocks, out_dim, batchnorm)
 
-    def encoder(self, out_dim: int | None = None) -> nn.Module:
-        return ResNetEncoder(self.data_shape, self.config, self.down_blocks, out_dim or self.config.latent_dim)
+    def encoder(self, out_dim: int | None = None, output: str = "linear") -> nn.Module:
+        return ResNetEncoder(self.data_shape, self.config, self.down_blocks, out_dim or self.config.latent_dim,
+                             output)
 
 
 register_family("resnet", ResNetConfig, ResNetFactory)
