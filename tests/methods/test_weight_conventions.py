@@ -22,15 +22,16 @@ def test_reductions_by_hand():
     assert_close(rec.l1(x, x_hat, "mean"), torch.tensor(1.0))  # 4 / 4
 
 
-def test_000_lambda_and_alpha_multiply_one_summed_error(tmp_path):
+def test_000_lambda_and_alpha_multiply_one_l2_norm(tmp_path):
+    """000 App. D: L is the l2 norm of each sample's error (not its square); lambda and alpha both multiply it."""
     trainer = tiny_trainer("gan_ae_decay", tmp_path)
     m, nets, batch = trainer.method, trainer.nets, batch_of(trainer)
     m.decay.stage = 2
     scratch = {}
     terms = m.autoencoder_terms(nets, batch, scratch)
-    summed = (batch.x - scratch["recon"]).pow(2).flatten(1).sum(1).mean()
-    assert_close(terms["reconstruction"], 100.0 * summed)
-    assert_close(scratch["alpha_l"], torch.clamp(0.1 * summed, max=1.0))
+    norm = (batch.x - scratch["recon"]).pow(2).flatten(1).sum(1).sqrt().mean()
+    assert_close(terms["reconstruction"], 100.0 * norm)
+    assert_close(scratch["alpha_l"], torch.clamp(0.1 * norm, max=1.0))
 
 
 def test_001_weights_multiply_the_summed_error(tmp_path):
