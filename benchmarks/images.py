@@ -1,7 +1,9 @@
 """Image mode-collapse tables with the papers' numbers beside ours.
 
-    # 001 Table 2 / VEEGAN-PacGAN-GDPP protocol: stacked MNIST, modes out of 1000 and KL
+    # stacked MNIST (VEEGAN/PacGAN/GDPP protocol, 3x28x28; not 001's Table 2): modes out of 1000 and KL
     nice -n 10 python benchmarks/images.py stacked --scale cpu --methods nsgan,reg_gan --seeds 1 --workers 1
+    # 001 Table 2: a number in one 64x64 image, four digit-probability sets: #Miss and KL
+    nice -n 10 python benchmarks/images.py number001 --scale cpu --methods nsgan,reg_gan --seeds 1 --workers 1
     # 000 Table 2: missed modes on compositional MNIST (third-party discriminator)
     nice -n 10 python benchmarks/images.py compositional --scale cpu --methods gan,gan_ae --seeds 1 --workers 1
     # full scale (GPU): --scale full (compositional: epochs 20 and 50)
@@ -33,8 +35,14 @@ CONFIGS = {
     ("stacked", "full"): ["configs/images/stacked_mnist.yaml"],
     ("compositional", "cpu"): ["configs/images/compositional_mnist_cpu.yaml"],
     ("compositional", "full"): ["configs/images/compositional_mnist.yaml", "configs/images/compositional_mnist_e50.yaml"],
+    ("number001", "cpu"): ["configs/images/mnist_number_001_cpu.yaml"],
+    ("number001", "full"): ["configs/images/mnist_number_001.yaml"],
 }
-DEFAULT_METHODS = {"stacked": "nsgan,reg_gan", "compositional": "gan,lsgan,gmmn,gan_mmd,gan_mb,unrolled,gan_ae"}
+DEFAULT_METHODS = {"stacked": "nsgan,reg_gan", "compositional": "gan,lsgan,gmmn,gan_mmd,gan_mb,unrolled,gan_ae",
+                   "number001": "nsgan,reg_gan"}
+# 001 Table 2's four columns: every run of number001 at each probability set (a grid point)
+NUMBER_SETS = [1, 2, 3, 4]
+POINTS = {"number001": [(("data.probability_set", k),) for k in NUMBER_SETS]}
 
 # Published anchors on channel-stacked MNIST (3x28x28, 1000 uniform modes, 26k samples).
 STACKED_ANCHORS = [
@@ -43,7 +51,8 @@ STACKED_ANCHORS = [
     ("PacGAN2", "VEEGAN setting (PacGAN Table 2)", 1000, 0.06),
     ("Reg-GAN", "GDPP setting (GDPP Table 2)", 955, 0.925),
 ]
-# 001 Table 2 (compositional 64x64 with unequal digit probabilities, four sets): #Miss / KL.
+# 001 Table 2 (mnist_number: a number in one 64x64 image, four probability sets): #Miss / KL,
+# DCGAN = our nsgan, Reg-DCGAN = reg_gan.
 TABLE2_001 = {"DCGAN": [(204.7, 77.9), (204.3, 60.2), (103.4, 75.9), (89.3, 77.8)],
               "Reg-DCGAN": [(32.1, 62.3), (71.5, 58.9), (42.7, 68.4), (31.6, 67.8)]}
 # 000 Table 2: missed modes on compositional MNIST at epochs 20 and 50.
@@ -128,8 +137,55 @@ def stacked_table(jobs, results) -> str:
 
     lines += [STD_NOTE, "", "### Published numbers (not ours)", "", "| method | protocol | modes | KL |", "|---|---|---|---|"]
     lines += [f"| {m} | {p} | {modes} | {kl} |" for m, p, modes, kl in STACKED_ANCHORS]
-    lines += ["", "001 Table 2 (compositional MNIST in one 64x64 image, unequal digit probabilities, 4 sets; #Miss / KL):", "",
-              "| method | set 1 | set 2 | set 3 | set 4 |", "|---|---|---|---|---|"]
+    lines += ["", "001 Table 2 is another protocol (a number in one 64x64 image, four digit-probability sets): "
+              "`python benchmarks/images.py number001`."]
+    return "\n".join(lines) + "\n"
+
+
+def _probability_set(job) -> int:
+    return dict(job.point)["data.probability_set"]
+
+
+def number_real_cell(job) -> str:
+    """#Miss / KL of ``job``'s protocol on real samples (its set, eval.n_samples): the floor."""
+    from aegan.data import build_dataset
+    from aegan.metrics.mnist import three_digit_mode_scores
+
+    config = job.config()
+    data = build_dataset(config.data.name, config.data.params, 0, "cpu")
+    scores = three_digit_mode_scores(data, data.sample(config.eval.n_samples, seed=12345).x)
+    return f"{scores['missing']:.0f} / {scores['kl']:.3f}"
+
+
+def number_table(jobs, results) -> str:
+    lines = ["## 001 Table 2: a number in one 64x64 image, #Miss (numbers never generated, of 1000) / "
+             "KL(p_generated || p_data)", "",
+             "Probability sets (ours; 001 gives none): set k draws the first k-1 digits with weight d+1 for digit d, "
+             "the others uniformly (src/aegan/data/mnist_number.py).", ""]
+    for config_path, by_method in _group(jobs, results).items():
+        set_jobs = {_probability_set(j): j for runs in by_method.values() for j, _ in runs}
+        first = next(iter(by_method.values()))[0][1]
+        lines += [f"### {Path(config_path).stem}", "", *_header(first),
+                  "(the protocol of the first set; the others differ in probability_set and digit_weights only)", ""]
+        head = ["method", *[f"set {k}: #Miss / KL" for k in NUMBER_SETS], "seeds", "ms/step"]
+        lines += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head),
+                  "| real data | " + " | ".join(number_real_cell(set_jobs[k]) if k in set_jobs else "-"
+                                                for k in NUMBER_SETS) + " | - | - |"]
+        for method, runs in by_method.items():
+            cells = []
+            for k in NUMBER_SETS:
+                m = [r["metrics"] for j, r in runs if _probability_set(j) == k]
+                cells.append(f"{_cell([x.get('mnist_modes/missing') for x in m], 1)} / "
+                             f"{_cell([x.get('mnist_modes/kl') for x in m], 3)}" if m else "-")
+            seeds = len({j.seed for j, _ in runs})
+            ms = np.mean([r["time_per_step_ms"] for _, r in runs])
+            lines.append("| " + " | ".join([method, *cells, str(seeds), f"{ms:.1f}"]) + " |")
+        lines.append("")
+    from aegan.compare import STD_NOTE
+
+    lines += [STD_NOTE, "", "### 001 Table 2 (not ours; 001's KL exceeds log 1000, so it is not our KL in nats)", "",
+              "| method | " + " | ".join(f"set {k}: #Miss / KL" for k in NUMBER_SETS) + " |",
+              "|---|" + "---|" * len(NUMBER_SETS)]
     lines += [f"| {m} | " + " | ".join(f"{a} / {b}" for a, b in v) + " |" for m, v in TABLE2_001.items()]
     return "\n".join(lines) + "\n"
 
@@ -172,7 +228,7 @@ def main() -> int:
     from aegan.compare import SEEDS_HELP, parse_seeds, plan, records_appender, run_all
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("table", choices=["stacked", "compositional"])
+    p.add_argument("table", choices=["stacked", "compositional", "number001"])
     p.add_argument("--scale", choices=["cpu", "full"], default="cpu")
     p.add_argument("--methods", help="comma-separated (default: the paper's rows that exist)")
     p.add_argument("--seeds", type=parse_seeds, default="1", help=SEEDS_HELP)
@@ -195,11 +251,12 @@ def main() -> int:
     configs = [str(ROOT / c) for c in CONFIGS[(args.table, args.scale)]]
     out = Path(args.out)
     started = time.perf_counter()
-    jobs = plan(configs, methods, args.seeds, out / f"{args.table}_{args.scale}", overrides)
+    jobs = plan(configs, methods, args.seeds, out / f"{args.table}_{args.scale}", overrides, POINTS.get(args.table))
     results = run_all(jobs, args.workers, on_done=None if args.records is None else records_appender(jobs, args.records))
     if not args.no_interpolation:
         _interpolations(jobs)
-    text = (stacked_table if args.table == "stacked" else compositional_table)(jobs, results)
+    tables = {"stacked": stacked_table, "compositional": compositional_table, "number001": number_table}
+    text = tables[args.table](jobs, results)
     text += f"\nwall time {time.perf_counter() - started:.0f} s, {args.workers} worker(s)\n"
     atomic_write_text(out / f"{args.table}_{args.scale}.md", text)
     atomic_write_json(out / f"{args.table}_{args.scale}.json",

@@ -23,8 +23,9 @@ Splits follow the classic MNIST pickle: ``train`` = the first 50,000 images of t
 ``train+valid`` = all 60,000. Fashion-MNIST uses the same convention; ``digits`` has
 ``train`` (the first 1,500) and ``test`` (the other 297), ``train+valid`` = all of them.
 
-Stacked MNIST (VEEGAN/PacGAN, 001 Sec. 4.1.2) puts three digits on the colour channels,
-(3, 28, 28); compositional MNIST (000 Sec. 4.2) stitches them side by side, (1, 28, 84).
+Stacked MNIST (VEEGAN/PacGAN) puts three digits on the colour channels, (3, 28, 28);
+compositional MNIST (000 Sec. 4.2) stitches them side by side, (1, 28, 84). 001's Table 2
+protocol (Sec. 4.1.2: a number in one 64x64 image) is ``mnist_number`` (aegan.data.mnist_number).
 The label (mode id) is 100*d1 + 10*d2 + d3 (d1 = red channel / left digit).
 """
 
@@ -233,7 +234,7 @@ class ThreeDigitConfig(DataConfig):
     # equiprobable modes), then an image of that digit. "image": each position draws an
     # image uniformly (VEEGAN/PacGAN; digits follow MNIST's label frequencies).
     sampling: Literal["class", "image"] = "class"
-    # Unequal digit probabilities (001 Sec. 4.1.2 "sampled with different probabilities"):
+    # Unequal digit probabilities (as 001 Sec. 4.1.2 "sampled with different probabilities"):
     # 10 weights shared by the three positions, or 3 lists of 10 (one per position).
     digit_weights: list[NonNegativeFloat] | list[list[NonNegativeFloat]] | None = None
 

@@ -1,9 +1,10 @@
 """Classifier-based metrics on MNIST-like data (DESIGN.md section 4), with the project's
 MNIST classifier (``aegan.metrics.classifier``; its SHA-256 is in the dataset protocol).
 
-``mnist_modes`` -- stacked / compositional MNIST: each sample's three digits are read by
+``mnist_modes`` -- stacked / compositional MNIST and 001's 64x64 numbers (``mnist_number``,
+its #Miss = ``missing``): each sample's three digits are read by
 the classifier, mode = 100*d1 + 10*d2 + d3; modes captured out of 1000 and
-KL(p_generated || p_data) over ``n_samples`` (26,000 in VEEGAN/PacGAN/001), p_data the
+KL(p_generated || p_data) over ``n_samples`` (26,000 in VEEGAN/PacGAN; 001 gives none), p_data the
 dataset's mode distribution (uniform unless ``digit_weights`` skew it; ``kl_uniform`` is
 always against uniform). Per-position digit histograms ``pos{k}/digit{d}``.
 ``mode_score`` -- the MODE score (001 Eq. 4, in the reading Xu et al. 2018 quote:
@@ -29,7 +30,7 @@ def _three_digit(ctx: EvalContext, metric: str):
     from aegan.data.images import ThreeDigitMNIST
 
     if not isinstance(ctx.dataset, ThreeDigitMNIST):
-        raise ValueError(f"metric {metric!r} needs stacked_mnist or compositional_mnist data")
+        raise ValueError(f"metric {metric!r} needs stacked_mnist, compositional_mnist or mnist_number data")
     return ctx.dataset
 
 
@@ -146,8 +147,8 @@ def _scores(ctx: EvalContext, metric: str) -> dict[str, float]:
         return product_scores(probs, data.mode_weights)
     if isinstance(data, ImageSource) and data.name == "mnist":
         return classifier_scores(digit_probabilities(x.float().clamp(0, 1), device=ctx.device), data.label_weights)
-    raise ValueError(f"metric {metric!r} needs MNIST-like data (mnist, stacked_mnist, compositional_mnist): "
-                     "the classifier is an MNIST classifier")
+    raise ValueError(f"metric {metric!r} needs MNIST-like data (mnist, stacked_mnist, compositional_mnist, "
+                     "mnist_number): the classifier is an MNIST classifier")
 
 
 @register_metric("mode_score", data_kinds=("images",))
