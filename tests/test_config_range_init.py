@@ -20,7 +20,8 @@ CONFIGS_000 = ["compositional_mnist", "compositional_mnist_cpu", "compositional_
 _DCGAN = ("symmetric", "dcgan")  # Radford et al.: [-1, 1], tanh, N(0, 0.02)
 PAPERS = {
     **dict.fromkeys(CONFIGS_000, _000),
-    **dict.fromkeys(["celeba_mdgan", "celeba_mdgan_cpu"], _DCGAN),  # 001 App. B: "the same as DCGAN"
+    **dict.fromkeys(["celeba_mdgan", "celeba_mdgan_cpu", "mnist_number_001", "mnist_number_001_cpu"],
+                    _DCGAN),  # 001 App. B: "the same as DCGAN"
     "mnist_grid_cpu": ("symmetric", "default"),  # 001's MLP grid: our reading
     **dict.fromkeys(["vanishing_mnist", "vanishing_mnist_cpu", "celeba_vlgan", "celeba_vlgan_cpu"],
                     ("standard", "xavier")),  # 002 Sec. 4.1
