@@ -22,5 +22,6 @@ def test_age_encoder_maximises_fake_kl_and_generator_minimises_it():
     z = torch.randn(64, 2)
     assert_close(g["kl_fake"], fitted_gaussian_kl(2 * z))
     assert_close(g["latent_reconstruction"], 5.0 * z.pow(2).sum(1).mean())  # ||z - 2z||^2
-    phases = m.phases(0)
+    phases = m.step_phases(0)  # AGE's two G steps per E step: its generator_steps default, applied once
     assert [p.updates for p in phases] == [("encoder",), ("generator",), ("generator",)]
+    assert [p.name for p in phases] == ["encoder", "generator", "generator_2"] and not phases[2].fresh_batch

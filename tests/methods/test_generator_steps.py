@@ -69,3 +69,11 @@ def test_train_lr_scale_replaces_the_methods_own_factor(tmp_path):
     nsgan = tiny_trainer("nsgan", tmp_path / "c", **{"train.lr_scale": {"discriminator": 10.0}})
     assert nsgan.optimizers["discriminator"].param_groups[0]["lr"] == pytest.approx(d_lr)
     assert nsgan.optimizers["generator"].param_groups[0]["lr"] == pytest.approx(nsgan.config.train.lr)
+
+
+def test_a_table_of_two_g_steps_gives_age_two_not_four(tmp_path):
+    """AGE's own default is two G steps per E step; ``methods.all: {generator_steps: 2}`` (003's
+    tables) sets the same setting, so it does not double AGE's."""
+    default = tiny_trainer("age", tmp_path / "a").method.step_phases(0)
+    table = tiny_trainer("age", tmp_path / "b", **{"method.generator_steps": 2}).method.step_phases(0)
+    assert [p.name for p in default] == [p.name for p in table] == ["encoder", "generator", "generator_2"]

@@ -8,8 +8,10 @@ Delta = KL of a Gaussian fitted per dimension to a batch of codes against the pr
 Choices: the prior is this library's N(0, I) (the paper prefers the unit sphere; with the 2D
 protocol's 2-dim latent the sphere would be a circle); latent reconstruction is squared l2
 (the paper's cosine distance belongs to the sphere); lambda_x = 10 and lambda_z = 1000 and
-two G steps per E step follow the authors' released configurations; each G step draws a
-fresh z (phases share no fake).
+two G steps per E step follow the authors' released configurations (``generator_steps: 2``,
+AGE's own default of the setting every method has, so a table giving every row two G steps
+gives AGE two, not four); each G step draws a fresh z (phases share no fake) and reads no data,
+so the repeated step takes no fresh batch.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch
 class AGEConfig(MethodConfig):
     data_reconstruction_weight: float = Field(10.0, ge=0)  # lambda_x, E step
     latent_reconstruction_weight: float = Field(1000.0, ge=0)  # lambda_z, G step
-    generator_steps: PositiveInt = 2
+    generator_steps: PositiveInt = 2  # the authors' released configurations (MethodConfig's setting)
 
 
 @register
@@ -51,6 +53,8 @@ class AGE(Method):
         return {"kl_fake": fitted_gaussian_kl(fake_codes),
                 "latent_reconstruction": self.config.latent_reconstruction_weight * rec.squared_l2(z, fake_codes)}
 
+    fresh_batch_per_generator_step = False  # G's step reads no data
+
     def phases(self, step: int):
-        g = Phase("generator", ("generator",), self.generator_terms)
-        return (Phase("encoder", ("encoder",), self.encoder_terms), *([g] * self.config.generator_steps))
+        """E, then G (repeated ``generator_steps`` times by ``Method.step_phases``)."""
+        return (Phase("encoder", ("encoder",), self.encoder_terms), Phase("generator", ("generator",), self.generator_terms))

@@ -109,10 +109,16 @@ class Method:
     def phases(self, step: int) -> Sequence[Phase]:
         raise NotImplementedError
 
+    # whether each repeated G step (``generator_steps`` > 1) draws a fresh real batch: yes where
+    # G's loss reads data (GAN-RL's reconstruction), no where it does not (AGE), which keeps
+    # the data stream of such a method as it was
+    fresh_batch_per_generator_step: ClassVar[bool] = True
+
     def step_phases(self, step: int) -> Sequence[Phase]:
         """The phases the loop runs at ``step``: ``phases`` with each generator-only phase
         repeated ``config.generator_steps`` times."""
-        return repeat_generator_phases(self.phases(step), getattr(self.config, "generator_steps", 1))
+        return repeat_generator_phases(self.phases(step), getattr(self.config, "generator_steps", 1),
+                                       self.fresh_batch_per_generator_step)
 
     # the learning-rate schedule's multiplier of this step (train.lr_decay), set by the loop
     # before each step: a method that re-implements an optimiser's update (unrolled GAN's
@@ -157,17 +163,17 @@ class Method:
         return scratch["fake"]
 
 
-def repeat_generator_phases(phases: Sequence[Phase], times: int) -> Sequence[Phase]:
+def repeat_generator_phases(phases: Sequence[Phase], times: int, fresh_batch: bool = True) -> Sequence[Phase]:
     """Each phase that updates the generator alone, followed by ``times - 1`` copies
-    ("generator_2", ...) that draw a fresh batch and fresh z (the step's cached G(z) is
-    dropped first), as 003's two G updates per D update."""
+    ("generator_2", ...) that draw fresh z (the step's cached G(z) is dropped first) and,
+    with ``fresh_batch``, a fresh batch: 003's two G updates per D update."""
     if times == 1:
         return phases
     out: list[Phase] = []
     for phase in phases:
         out.append(phase)
         if phase.updates == ("generator",):
-            out += [replace(phase, name=f"{phase.name}_{i}", terms=_with_fresh_z(phase.terms), fresh_batch=True)
+            out += [replace(phase, name=f"{phase.name}_{i}", terms=_with_fresh_z(phase.terms), fresh_batch=fresh_batch)
                     for i in range(2, times + 1)]
     return out
 
