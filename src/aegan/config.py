@@ -267,7 +267,12 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
                 entry.preflight(entry.params(cfg.eval.params.get(metric)))
             except ValueError as err:
                 raise ConfigError(f"eval.params.{metric}.{err}") from None
-    own_nets = METHODS[cfg.method.name].nets
+    method = METHODS[cfg.method.name]
+    if getattr(cfg.method.params, "generator_steps", 1) > 1 and not method.has_generator_phase:
+        raise ConfigError(f"method.generator_steps: method {cfg.method.name!r} has no phase that updates the generator "
+                          "alone, so there is nothing to repeat; set it to 1 (in a table: methods."
+                          f"{cfg.method.name}: {{generator_steps: 1}} under methods.all)")
+    own_nets = method.nets
     for key in ("freeze", "init_nets", "net_optimizers"):
         for i, net in enumerate(getattr(cfg.train, key) or []):
             if net not in own_nets:
@@ -329,6 +334,11 @@ def _method_section(raw: dict[str, Any]) -> dict[str, Any]:
     for key, value in ((method.get("name"), defaults), (SHARED_METHOD_KEY, shared)):
         if not isinstance(value, dict):
             raise ConfigError(f"methods.{key}: expected a mapping of parameters")
+    from aegan.methods import METHODS
+
+    name = method.get("name")
+    if isinstance(name, str) and name in METHODS and not METHODS[name].has_generator_phase:  # the table's G schedule has no G step to repeat here
+        shared = {k: v for k, v in shared.items() if k != "generator_steps"}
     return {**shared, **defaults, **method}
 
 

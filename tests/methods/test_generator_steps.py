@@ -2,7 +2,7 @@
 
 import pytest
 
-from aegan.config import build_config
+from aegan.config import ConfigError, build_config
 from tests.conftest import tiny_raw
 from tests.methods._helpers import batch_of, tiny_trainer
 
@@ -77,3 +77,20 @@ def test_a_table_of_two_g_steps_gives_age_two_not_four(tmp_path):
     default = tiny_trainer("age", tmp_path / "a").method.step_phases(0)
     table = tiny_trainer("age", tmp_path / "b", **{"method.generator_steps": 2}).method.step_phases(0)
     assert [p.name for p in default] == [p.name for p in table] == ["encoder", "generator", "generator_2"]
+
+
+def test_has_generator_phase_says_which_methods_have_a_phase_to_repeat(tmp_path):
+    from aegan.methods import METHODS
+
+    for name, cls in sorted(METHODS.items()):
+        method = tiny_trainer(name, tmp_path / name).method
+        if name == "gan_ae_decay":
+            method.decay.stage = 2  # stage 1 has no G step yet
+        has = any(p.updates == ("generator",) for p in method.phases(0))
+        assert has == cls.has_generator_phase, name
+
+
+def test_a_method_without_a_generator_phase_refuses_more_than_one_step():
+    raw = {**tiny_raw(), "method": {"name": "reg_gan", "generator_steps": 2}}
+    with pytest.raises(ConfigError, match="method.generator_steps: method 'reg_gan' has no phase"):
+        build_config(raw)

@@ -26,6 +26,7 @@ class AAEConfig(MethodConfig):
 @register
 class AAE(Method):
     name = "aae"
+    has_generator_phase = False  # G trains jointly with the encoder only
     summary = "Adversarial autoencoder: reconstruction + latent D matching E(x) to the prior (Makhzani et al. 2016)"
     paper = "000"
     nets = ("generator", "encoder", "discriminator")

@@ -53,6 +53,7 @@ class AE(Method):
     """E,G minimise lambda L(x, G(E(x))) + w_z (-log D_z(E(x))); D_z separates N(0, I) from E(x)."""
 
     name = "ae"
+    has_generator_phase = False  # G trains jointly with the encoder only
     summary = "autoencoder with a latent discriminator, alpha_L = 0 (000)"
     paper = "000"
     nets = ("encoder", "generator", "latent_discriminator")

@@ -109,6 +109,10 @@ class Method:
     def phases(self, step: int) -> Sequence[Phase]:
         raise NotImplementedError
 
+    # whether some phase updates the generator alone (what ``generator_steps`` repeats); False
+    # where G only trains jointly with an encoder (AE, AAE, BiGAN, Reg-GAN): the config refuses
+    # generator_steps > 1 for such a method
+    has_generator_phase: ClassVar[bool] = True
     # whether each repeated G step (``generator_steps`` > 1) draws a fresh real batch: yes where
     # G's loss reads data (GAN-RL's reconstruction), no where it does not (AGE), which keeps
     # the data stream of such a method as it was

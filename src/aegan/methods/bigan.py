@@ -23,6 +23,7 @@ from aegan.nets.joint import JointDiscriminator
 @register
 class BiGAN(Method):
     name = "bigan"
+    has_generator_phase = False  # G trains jointly with the encoder only
     summary = "BiGAN/ALI: joint discriminator on (x, E(x)) vs (G(z), z) (Donahue et al. 2017)"
     paper = "000"
     nets = ("generator", "encoder", "discriminator")

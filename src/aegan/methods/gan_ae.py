@@ -31,6 +31,7 @@ class GANAE(AE):
     matching); line 14 G on adversarial(D(H(x))) + lambda L; line 15 D on x vs H(x); D_z."""
 
     name = "gan_ae"
+    has_generator_phase = True  # line 14's G step (AE's joint E,G phase is not repeated)
     summary = "GAN+AE: adversarial loss on reconstructions G(E(x)) + lambda * l2 (000 Eq. 3)"
     nets = ("encoder", "generator", "discriminator", "latent_discriminator")
     data_discriminators = ("discriminator",)

@@ -47,6 +47,7 @@ class RegGAN(NSGAN):
     """NS-GAN whose G and E also minimise lambda1 d(x, G(E(x))) - lambda2 log D(G(E(x)))."""
 
     name = "reg_gan"
+    has_generator_phase = False  # G trains jointly with the encoder only
     summary = "Reg-GAN: geometric + mode regularisers through an encoder (001 Eq. 1-2)"
     paper = "001"
     nets = ("generator", "discriminator", "encoder")
