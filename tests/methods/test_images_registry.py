@@ -59,7 +59,7 @@ def test_sampling_normalises_with_trained_statistics(name, tmp_path):
     """G(z) at eval time must use batch-norm statistics estimated in training: GAN+AE and AE
     train G on encoder codes only, and sampled with the never-updated prior statistics
     (a near-constant image: one mode of 1000 on compositional MNIST)."""
-    from aegan.nets.conv import SOURCES, SourceBatchNorm
+    from aegan.nets.source_bn import SOURCES, SourceBatchNorm
 
     trainer = Trainer(_config(name), tmp_path)
     trainer.train_step()

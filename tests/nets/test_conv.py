@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from aegan.nets import FAMILIES, build_factory
-from aegan.nets.conv import SourceBatchNorm
+from aegan.nets.source_bn import SourceBatchNorm
 
 
 def _factory(family, shape, **params):

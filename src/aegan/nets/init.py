@@ -23,6 +23,8 @@ from typing import Any, Literal, Mapping
 
 from torch import nn
 
+from aegan.nets.source_bn import SourceBatchNorm
+
 Init = Literal["default", "dcgan", "xavier"]
 WEIGHTED = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 DCGAN_STD = 0.02
@@ -34,8 +36,6 @@ def initialise(net: nn.Module, init: str) -> nn.Module:
         return net
     if init not in ("dcgan", "xavier"):
         raise ValueError(f"unknown initialisation {init!r}; accepted: default, dcgan, xavier")
-    from aegan.nets.conv import SourceBatchNorm  # conv imports the factory, which imports this module
-
     batch_norms = (nn.modules.batchnorm._BatchNorm, SourceBatchNorm)
     for module in net.modules():
         if isinstance(module, WEIGHTED):

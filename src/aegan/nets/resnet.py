@@ -55,7 +55,7 @@ import torch.nn.functional as F
 from pydantic import Field
 from torch import Tensor, nn
 
-from aegan.nets.conv import SourceBatchNorm
+from aegan.nets.source_bn import SourceBatchNorm
 from aegan.nets.factory import ModelConfig, NetFactory, register_family, resolved_output
 from aegan.nets.mlp import squash
 from aegan.strict import MAX_WIDTH
