@@ -52,7 +52,6 @@ METHOD_STATE_COLUMNS = {  # Method.final_metrics, by key
     "method/switch_step": ("first step of stage 2 (n/a: never)", "method/switch_step", 0),
     "method/alpha_l": ("alpha_L at the end", "method/alpha_l", ".3g"),
 }
-LOWER_IS_BETTER = frozenset({"fid/fid", "fid/kid", "mixture/kl", "mnist_modes/kl"})  # the worst seed is the highest
 MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
 
 

@@ -236,7 +236,7 @@ def _fmt(value: Any, digits: int | str = 3) -> str:
 
 def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, Any] | None:
     """The finished seed with the worst value of ``metric`` (the highest FID/KID/KL, else the lowest)."""
-    from aegan.compare import LOWER_IS_BETTER
+    from aegan.records import LOWER_IS_BETTER
 
     ok = [s for s in per_seed if s["status"] == "ok" and isinstance(s["primary"], (int, float))]
     if not ok:

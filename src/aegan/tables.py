@@ -259,12 +259,12 @@ def grid_distribution(table: Table, column: tuple) -> dict[str, Any] | None:
     point."""
     import numpy as np
 
-    from aegan.compare import LOWER_IS_BETTER, format_value
+    from aegan.compare import format_value
 
     values = grid_values(table, column[1])
     if not values:
         return None
-    digits, lower = column[2], column[1] in LOWER_IS_BETTER
+    digits, lower = column[2], column[1] in rec.LOWER_IS_BETTER
     real = measured_reference(table, column[1])
     threshold = None if real is None else (2 * real[1] if lower else real[1] / 2)
     head = ["method", "runs", "median", "quartiles", "best"]
