@@ -10,7 +10,7 @@
     # any --section.key=value after the options overrides every run's config (--train.amp=true)
 
 Runs go through ``aegan.compare`` (finished runs are reused), then this script writes
-``OUT/<table>_<scale>.md`` and ``.json`` with mean ± sample std over seeds, ms/step, the protocol,
+``OUT/<table>_<scale>.md`` and ``.json`` with the mean over seeds and its 95 % interval, ms/step, the protocol,
 the classifier's SHA-256, and per run a sample grid (the run's samples.png) and a latent
 interpolation grid (``interpolation.png``, 000 Fig. 1). ``--records DIR`` also appends each
 run's record to a records directory as the run ends: the README's image tables are
@@ -63,9 +63,9 @@ STEPS_PER_EPOCH = 600  # 60,000 images / batch 100 (the full-scale configs)
 
 
 def _cell(values, digits):
-    from aegan.compare import _mean_std
+    from aegan.compare import _mean_interval
 
-    return _mean_std(values, digits)
+    return _mean_interval(values, digits)
 
 
 def term_balance(run_dir) -> str:
@@ -133,9 +133,9 @@ def stacked_table(jobs, results) -> str:
                 _cell([x.get("mode_score/inception_score") for x in m], 1), str(len(runs)),
                 f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}", term_balance(runs[0][0].run_dir)]) + " |")
         lines.append("")
-    from aegan.compare import STD_NOTE
+    from aegan.compare import INTERVAL_NOTES
 
-    lines += [STD_NOTE, "", "### Published numbers (not ours)", "", "| method | protocol | modes | KL |", "|---|---|---|---|"]
+    lines += [INTERVAL_NOTES["t"], "", "### Published numbers (not ours)", "", "| method | protocol | modes | KL |", "|---|---|---|---|"]
     lines += [f"| {m} | {p} | {modes} | {kl} |" for m, p, modes, kl in STACKED_ANCHORS]
     lines += ["", "001 Table 2 is another protocol (a number in one 64x64 image, four digit-probability sets): "
               "`python benchmarks/images.py number001`."]
@@ -181,9 +181,9 @@ def number_table(jobs, results) -> str:
             ms = np.mean([r["time_per_step_ms"] for _, r in runs])
             lines.append("| " + " | ".join([method, *cells, str(seeds), f"{ms:.1f}"]) + " |")
         lines.append("")
-    from aegan.compare import STD_NOTE
+    from aegan.compare import INTERVAL_NOTES
 
-    lines += [STD_NOTE, "", "### 001 Table 2 (not ours; 001's KL exceeds log 1000, so it is not our KL in nats)", "",
+    lines += [INTERVAL_NOTES["t"], "", "### 001 Table 2 (not ours; 001's KL exceeds log 1000, so it is not our KL in nats)", "",
               "| method | " + " | ".join(f"set {k}: #Miss / KL" for k in NUMBER_SETS) + " |",
               "|---|" + "---|" * len(NUMBER_SETS)]
     lines += [f"| {m} | " + " | ".join(f"{a} / {b}" for a, b in v) + " |" for m, v in TABLE2_001.items()]
@@ -214,9 +214,9 @@ def compositional_table(jobs, results) -> str:
                 _cell([x.get("mnist_modes/missing") for x in m], 1), _cell([x.get("mnist_modes/kl") for x in m], 3),
                 f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}", term_balance(runs[0][0].run_dir)]) + " |")
         lines.append("")
-    from aegan.compare import STD_NOTE
+    from aegan.compare import INTERVAL_NOTES
 
-    lines += [STD_NOTE, "", "### 000 Table 2 (not ours)", "", "| epoch | " + " | ".join(v[0] for v in TABLE2_000.values()) + " |",
+    lines += [INTERVAL_NOTES["t"], "", "### 000 Table 2 (not ours)", "", "| epoch | " + " | ".join(v[0] for v in TABLE2_000.values()) + " |",
               "|---|" + "---|" * len(TABLE2_000),
               "| 20 | " + " | ".join(str(v[1]) for v in TABLE2_000.values()) + " |",
               "| 50 | " + " | ".join(str(v[2]) for v in TABLE2_000.values()) + " |"]

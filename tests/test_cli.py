@@ -82,10 +82,10 @@ def test_compare_writes_table_and_figure_and_reuses_finished_runs(tmp_path, conf
     assert (out / "tiny_samples.png").exists()
     results = json.loads((out / "results.json").read_text())
     assert len(results) == 4 and {r["method"] for r in results} == {"gan", "nsgan"}
-    # one record per run: every seed's value of every metric is kept, not only the table's mean ± std
+    # one record per run: every seed's value of every metric is kept, not only the table's mean and interval
     assert sorted((r["label"], r["seed"]) for r in results) == [("gan", 0), ("gan", 1), ("nsgan", 0), ("nsgan", 1)]
     assert all("mixture/modes" in r["metrics"] for r in results)
-    assert "sample standard deviation over seeds (ddof 1)" in table
+    assert "confidence interval of the mean over seeds" in table and "ddof 1" in table
     stamp = (out / "tiny" / "gan" / "seed0" / "metrics.json").stat().st_mtime_ns
     assert main(args) == 0  # finished runs are reused, not retrained
     assert (out / "tiny" / "gan" / "seed0" / "metrics.json").stat().st_mtime_ns == stamp

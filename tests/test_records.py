@@ -141,7 +141,8 @@ def test_two_record_directories_merge_into_the_table_of_one(tmp_path, capsys):
     whole, _ = tables_markdown([tmp_path / "all"])
     assert not messages
     assert _without_timing(merged) == _without_timing(whole)
-    assert "| nsgan | 2 | 2.50 ± 0.71 |" in merged and "| gan | 2 |" in merged and "(4 records)" in merged
+    # modes [2, 3]: 2.5 ± t_{0.975, 1} x s / sqrt 2 = 2.5 ± 12.706 x 0.5
+    assert "| nsgan | 2 | 2.50 [-3.85, 8.85] |" in merged and "| gan | 2 |" in merged and "(4 records)" in merged
     shutil.copytree(tmp_path / "b", tmp_path / "a", dirs_exist_ok=True)  # merging by copying files: the same
     assert _without_timing(tables_markdown([tmp_path / "a"])[0]) == _without_timing(whole)
     assert main(["tables", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "t.md")]) == 0

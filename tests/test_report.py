@@ -57,7 +57,13 @@ def test_the_report_of_a_comparison_holds_every_part(compared, capsys):
     results = _section(html, "Results")
     rows = re.findall(r'<tr(?: class="diverged")?><td class="label">(\w+)</td><td>(\d)</td>', results)
     assert rows == [("nsgan", "2"), ("gan_ae_decay", "2"), ("hot", "2")]  # compare's order, seeds per row
-    assert " ± " in results and re.search(r"seed [01] \(\d\.\d{3}\)", results)  # mean ± std; the worst seed
+    # a mean with its interval, each seed's value on hover; the worst seed
+    assert re.search(r'<td title="seed 0: [-0-9.]+; seed 1: [-0-9.]+">[-0-9.]+ \[[-0-9.]+, [-0-9.]+\]</td>', results)
+    assert re.search(r"seed [01] \(\d\.\d{3}\)", results) and "confidence interval of the mean" in results
+    against = _section(html, "Against the baseline")  # nsgan is the baseline by default
+    assert "vs baseline nsgan" in against and re.findall(r'<tr><td class="label">(\w+)</td>', against) == [
+        "gan_ae_decay", "hot"]
+    assert "Holm-adjusted" in against and "(no value: no test)" not in against.split("hot")[0]
     assert "No published reference rows" in results  # this directory has no references.json
     per_seed = _section(html, "Per seed")
     assert per_seed.count("<details><summary><b>") == 3 and "<b>hot</b>: 2 seeds" in per_seed

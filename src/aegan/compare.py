@@ -33,7 +33,8 @@ from aegan.config import ConfigError, apply_overrides, build_config, read_yaml
 from aegan.costs import Cost
 
 # per metric: (column title, metric key, digits[, "min"]); a table shows the metrics its runs
-# computed, as mean ± sample std (ddof 1) over seeds, or as the worst seed's value where "min" is given
+# computed, as the mean over seeds with its 95 % interval (_mean_interval), or as the worst seed's value where
+# "min" is given
 COLUMNS = {
     "mixture": (("modes", "mixture/modes", 2), ("high-quality", "mixture/high_quality", 3),
                 ("worst seed's high-quality", "mixture/high_quality", 3, "min"),
@@ -449,8 +450,13 @@ def _interrupt_on_sigterm():
         signal.signal(signal.SIGTERM, previous)
 
 
-STD_NOTE = ("± is the sample standard deviation over seeds (ddof 1); "
-            "with one seed a mean cell shows that seed's value alone, without ±.")
+INTERVAL_NOTES = {
+    "t": "[a, b]: the 95 % confidence interval of the mean over seeds (Student t with n - 1 degrees of freedom on "
+         "the sample standard deviation, ddof 1); a one-seed cell shows that seed's value alone (1 seed).",
+    "bootstrap": "[a, b]: the 95 % bootstrap percentile interval of the mean over seeds (10,000 resamples of the "
+                 "seeds, seeded; never wider than the seeds' range); a one-seed cell shows that seed's value alone "
+                 "(1 seed).",
+}
 
 
 def format_value(value: float, digits: int | str) -> str:
@@ -458,27 +464,33 @@ def format_value(value: float, digits: int | str) -> str:
     return format(float(value), digits if isinstance(digits, str) else f".{digits}f")
 
 
-def _mean_std(values: list[float | None], digits: int | str) -> str:
-    """"mean ± std" of the finite values (``digits``: decimals, or a format spec such as ".2e").
+def _mean_interval(values: list[float | None], digits: int | str, interval: str = "t") -> str:
+    """"mean [low, high]" of the finite values (``digits``: decimals, or a format spec such as
+    ".2e"), the interval ``stats.mean_interval``'s: by default the 95 % Student-t interval,
+    mean ± t_{0.975, n-1} · s / sqrt(n) with s the sample standard deviation (ddof 1: divides
+    by n - 1); values [1, 3] give "2.00 [-10.71, 14.71]" (t_{0.975, 1} = 12.71: two seeds
+    bound a mean loosely). With one finite value there is no spread to estimate: the cell is
+    that value, marked "(1 seed)". Non-finite or missing values are left out and counted."""
+    from aegan.stats import finite, mean_interval
 
-    std is the sample standard deviation (ddof 1: divides by n - 1), not the population one
-    (ddof 0), which understates the spread of the 2-10 seeds a table holds; values [1, 3]
-    give "2.00 ± 1.41". With one finite value there is no spread to estimate: the cell is
-    that value alone, without ±. Non-finite or missing values are left out and counted."""
-    finite = [v for v in values if v is not None and math.isfinite(v)]
-    if not finite:
+    kept = finite(values)
+    if not len(kept):
         return "n/a"
-    text = format_value(np.mean(finite), digits)
-    if len(finite) > 1:
-        text += f" ± {format_value(np.std(finite, ddof=1), digits)}"
-    return text if len(finite) == len(values) else f"{text} ({len(values) - len(finite)} n/a)"
+    text = format_value(np.mean(kept), digits)
+    bounds = mean_interval(kept, interval)
+    notes = [] if bounds else ["1 seed"]
+    if bounds:
+        text += f" [{format_value(bounds[0], digits)}, {format_value(bounds[1], digits)}]"
+    if len(kept) < len(values):
+        notes.append(f"{len(values) - len(kept)} n/a")
+    return text + (f" ({', '.join(notes)})" if notes else "")
 
 
-def _cell(values: list[float | None], digits: int | str, aggregate: str = "mean") -> str:
+def _cell(values: list[float | None], digits: int | str, aggregate: str = "mean", interval: str = "t") -> str:
     if aggregate == "min":
         finite = [v for v in values if v is not None and math.isfinite(v)]
         return format_value(min(finite), digits) if finite else "n/a"
-    return _mean_std(values, digits)
+    return _mean_interval(values, digits, interval)
 
 
 TERM_COLUMN = "gradient norm per loss term (last 10 % of steps)"
@@ -527,11 +539,13 @@ def table_header(label: str, protocol: Any, steps: int) -> list[str]:
     return [f"### {label}", "", f"protocol: `{json.dumps(protocol, sort_keys=True)}`, {steps} steps", ""]
 
 
-def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, list[str]] | None = None) -> str:
-    """A markdown table per config: a row per method with its number of seeds, mean ± std
-    over seeds of each column (sample std, ddof 1: ``STD_NOTE`` is printed under each
-    table), whether every seed found every mode, and ms per step. ``extra_rows`` appends
-    ready-made rows (published references) under a config's label."""
+def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, list[str]] | None = None,
+          interval: str = "t") -> str:
+    """A markdown table per config: a row per method with its number of seeds, the mean over
+    seeds of each column with its 95 % interval (``interval``: "t" or "bootstrap", its
+    ``INTERVAL_NOTES`` entry printed under each table), whether every seed found every mode,
+    and ms per step. ``extra_rows`` appends ready-made rows (published references) under a
+    config's label."""
     lines: list[str] = []
     for config_path in dict.fromkeys(j.config_path for j in jobs):
         rows = [(j, r) for j, r in zip(jobs, results) if j.config_path == config_path]
@@ -547,7 +561,7 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
         lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
         for method in dict.fromkeys(j.row for j, _ in rows):
             runs = [r for j, r in rows if j.row == method]
-            cells = [_cell([r["metrics"].get(c[1]) for r in runs], *c[2:]) for c in columns]
+            cells = [_cell([r["metrics"].get(c[1]) for r in runs], *c[2:], interval=interval) for c in columns]
             full = [_all_modes(r) for r in runs]
             full_text = ["n/a" if None in full else ("yes" if all(full) else "no")] if with_modes else []
             ms = np.mean([r["time_per_step_ms"] for r in runs])
@@ -556,7 +570,7 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
         for cells in (extra_rows or {}).get(label, []):
             padded = cells + [""] * (len(header) - len(cells))
             lines.append("| " + " | ".join(padded) + " |")
-        lines += ["", STD_NOTE, ""]
+        lines += ["", INTERVAL_NOTES[interval], ""]
         diverged = [f"{j.row} seed {j.seed} ({r['diverged']})" for j, r in rows if r.get("diverged")]
         if diverged:
             lines += ["diverged (exit 3; no metrics, counted as n/a above): " + "; ".join(diverged), ""]

@@ -1,8 +1,9 @@
 """``aegan report``: one self-contained HTML file from run records (no network, figures inline).
 
 The report reads records only (aegan.records, via aegan.tables), plus the PNGs the runs
-wrote when their directories are at hand: the protocol header, each table (mean ± sample
-std, seeds, worst seed, a per-seed drill-down, published rows marked as such), sample
+wrote when their directories are at hand: the protocol header, each table (means with their
+95 % intervals, each seed's value on hover, seeds, worst seed, the rows against the baseline,
+a per-seed drill-down, published rows marked as such), sample
 figures, training curves with a band over seeds, diverged runs, warnings and links to each
 run's config. Cells come from ``compare``'s own table code.
 """
@@ -24,7 +25,8 @@ import yaml
 from aegan import records as rec
 from aegan.checkpoint import atomic_write_text
 from aegan.plots import _pyplot
-from aegan.tables import Table, build_tables, grid_distribution, grid_values, primary_column, reference_cells
+from aegan.tables import (StatsOptions, Table, baseline_comparison, build_tables, check_baseline, grid_distribution,
+                          grid_values, primary_column, reference_cells)
 
 # curve panels: (title, pattern over series names, how matched names combine, log scale)
 # "mean": the mean of the matched series; "phase_sum": each phase's terms summed, then the mean over phases
@@ -244,9 +246,10 @@ def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, 
     return (max if metric in LOWER_IS_BETTER else min)(ok, key=lambda s: s["primary"])
 
 
-def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[str, Any]:
+def table_context(table: Table, out_dir: Path, search_dirs: list[Path],
+                  options: StatsOptions = StatsOptions()) -> dict[str, Any]:
     """Everything the template shows for one table."""
-    from aegan.compare import TERM_COLUMN, _all_modes, _cell, columns_for, term_text
+    from aegan.compare import INTERVAL_NOTES, TERM_COLUMN, _all_modes, _cell, columns_for, term_text
     from aegan.tables import as_results
 
     jobs, results = as_results(table)
@@ -254,8 +257,11 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
     primary = primary_column(columns)
     rows, seeds_of = [], table.rows()
     for label, recs in seeds_of.items():
-        runs = [r for j, r in zip(jobs, results) if j.method == label]
-        cells = [_cell([r["metrics"].get(c[1]) for r in runs], *c[2:]) for c in columns]
+        mine = [(j, r) for j, r in zip(jobs, results) if j.method == label]
+        runs = [r for _, r in mine]
+        cells = [_cell([r["metrics"].get(c[1]) for r in runs], *c[2:], interval=options.interval) for c in columns]
+        seed_values = ["; ".join(f"seed {j.seed}: {_fmt(r['metrics'].get(c[1]), c[2])}" for j, r in mine)
+                       for c in columns]  # a cell's title: each seed's value on hover
         per_seed = []
         for path, record in [(p, r) for p, r in table.records if r["label"] == label]:
             run_dir = _run_dir(path, record)
@@ -274,7 +280,8 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
             })
         worst = worst_seed(per_seed, primary[1] if primary else None)
         full = [_all_modes(r) for r in runs if not r.get("diverged")]
-        rows.append({"label": label, "seeds": len(per_seed), "cells": cells, "per_seed": per_seed,
+        rows.append({"label": label, "seeds": len(per_seed), "cells": cells, "seed_values": seed_values,
+                     "per_seed": per_seed,
                      "diverged": sum(s["status"] != "ok" for s in per_seed),
                      "all_modes": "n/a" if not full or None in full else ("yes" if all(full) else "no"),
                      "ms": _fmt(float(np.mean([r["time_per_step_ms"] for r in runs])), 2),
@@ -301,6 +308,8 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path]) -> dict[
             "metric_curves": metric_curves_figures(table, columns),
             "grid": grid_figure(table, primary),
             "grid_distribution": grid_distribution(table, primary) if primary else None,
+            "interval_note": INTERVAL_NOTES[options.interval],
+            "vs_baseline": baseline_comparison(table, columns, options),
             "diverged": diverged, "warnings": warnings, "refused": table.refused, "notes": table.notes,
             "protocol_hash": table.protocol_hash}
 
@@ -334,7 +343,8 @@ def header_context(table: Table) -> dict[str, Any]:
     }
 
 
-def render(dirs: Iterable[str | Path], out: Path, references: Iterable[str | Path] = ()) -> tuple[str, list[str]]:
+def render(dirs: Iterable[str | Path], out: Path, references: Iterable[str | Path] = (),
+           options: StatsOptions = StatsOptions()) -> tuple[str, list[str]]:
     """The report's HTML and messages (files that were not records, refused records)."""
     import jinja2
 
@@ -346,18 +356,19 @@ def render(dirs: Iterable[str | Path], out: Path, references: Iterable[str | Pat
         raise ConfigError(f"no aegan records under {', '.join(map(str, dirs))}")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
-    context = [table_context(t, out.parent.resolve() if out.parent.exists() else out.parent, dirs) for t in tables]
-    from aegan.compare import STD_NOTE
-
+    check_baseline(tables, options)
+    context = [table_context(t, out.parent.resolve() if out.parent.exists() else out.parent, dirs, options)
+               for t in tables]
     html = env.get_template("report.html.j2").render(tables=context, sources=[str(d) for d in dirs],
-                                                     problems=problems, std_note=STD_NOTE)
+                                                     problems=problems)
     return html, problems + [m for t in tables for m in t.refused]
 
 
-def write_report(dirs: Iterable[str | Path], out: str | Path, references: Iterable[str | Path] = ()) -> list[str]:
+def write_report(dirs: Iterable[str | Path], out: str | Path, references: Iterable[str | Path] = (),
+                 options: StatsOptions = StatsOptions()) -> list[str]:
     """Write the report atomically; returns the messages for stderr."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    html, messages = render(dirs, out, references)
+    html, messages = render(dirs, out, references, options)
     atomic_write_text(out, html)
     return messages

@@ -38,6 +38,7 @@ class Table:
     refused: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     references: list[dict[str, Any]] = field(default_factory=list)
+    baseline: str | None = None  # the records directory's default baseline row (baselines.yaml)
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """label -> its records, ordered by seed."""
@@ -104,6 +105,7 @@ def build_tables(dirs: Iterable[str | Path], references: Iterable[str | Path] = 
     for path, record in found:
         by_bench.setdefault(record["benchmark"], []).append((path, record))
     order = _row_order(dirs, protocols)
+    baselines = load_baselines(dirs)
     tables = []
     for bench, items in by_bench.items():
         stored = protocols.get(bench)
@@ -115,7 +117,7 @@ def build_tables(dirs: Iterable[str | Path], references: Iterable[str | Path] = 
             first = next(r for _, r in items if r["protocol_hash"] == best)
             stored = {"protocol_hash": best, "protocol": rec.protocol_of(first["config"], first["point"])}
         table = Table(bench, stored["protocol_hash"], stored["protocol"],
-                      references=_references(dirs, bench, references))
+                      references=_references(dirs, bench, references), baseline=baselines.get(bench))
         _accept(table, items)
         rank = {label: i for i, label in enumerate(order.get(bench, []))}
         table.records.sort(key=lambda pr: (rank.get(pr[1]["label"], len(rank)), pr[1]["label"], pr[1]["seed"]))
@@ -186,6 +188,24 @@ def _references(dirs: list[Path], benchmark: str, extra: list[Path]) -> list[dic
         if rows:
             return rows
     return []
+
+
+BASELINES_FILE = "baselines.yaml"  # a records directory's default baseline row per benchmark
+DEFAULT_BASELINES = ("nsgan", "gan")  # without one: the first of these that is a row of the table
+
+
+def load_baselines(dirs: list[Path]) -> dict[str, str]:
+    """benchmark -> its baseline row, from each directory's ``baselines.yaml`` (a mapping
+    ``{benchmark: row}``); the first directory that names a benchmark decides."""
+    out: dict[str, str] = {}
+    for root in dirs:
+        try:
+            mapping = yaml.safe_load((Path(root) / BASELINES_FILE).read_text())
+        except (OSError, yaml.YAMLError):
+            continue
+        for bench, row in (mapping.items() if isinstance(mapping, dict) else ()):
+            out.setdefault(str(bench), str(row))
+    return out
 
 
 def as_results(table: Table) -> tuple[list[Any], list[dict[str, Any]]]:
@@ -309,10 +329,180 @@ def grid_summary(table: Table, column: tuple) -> str:
     return "\n".join(lines)
 
 
-def markdown(table: Table, grid_only: bool = False) -> str:
-    """One benchmark's markdown: compare's table, then its published rows, for a grid the
-    distribution over its settings, and what was refused. ``grid_only``: for a grid
-    comparison, the distribution alone (no row per setting)."""
+# -- the table's statistics: tests against its baseline row, seeds needed (aegan.stats) --------------
+@dataclass(frozen=True)
+class StatsOptions:
+    """How a table's statistics are computed: the baseline row (None: the records directory's
+    ``baselines.yaml``, else nsgan, else gan; "none": no tests), the test, the interval, and
+    ``power``: "[METRIC=]DELTA" for a column of seeds needed (None: no column)."""
+
+    baseline: str | None = None
+    test: str = "welch"
+    interval: str = "t"
+    power: str | None = None
+
+    def __post_init__(self):
+        from aegan.stats import INTERVALS, TESTS
+
+        if self.test not in TESTS:
+            raise ConfigError(f"--test {self.test}: one of {', '.join(TESTS)}")
+        if self.interval not in INTERVALS:
+            raise ConfigError(f"--interval {self.interval}: one of {', '.join(INTERVALS)}")
+        if self.power is not None:
+            parse_power(self.power)
+
+
+def parse_power(spec: str) -> tuple[str | None, float]:
+    """``--power``: "DELTA" (the table's primary metric) or "METRIC=DELTA" (a metric key such as
+    ``mnist_modes/modes`` or a column title such as ``modes``) -> (metric or None, DELTA > 0)."""
+    metric, _, text = spec.rpartition("=")
+    try:
+        delta = float(text)
+    except ValueError:
+        delta = math.nan
+    if not (math.isfinite(delta) and delta > 0):
+        raise ConfigError(f"--power {spec}: give DELTA or METRIC=DELTA with DELTA > 0, the difference of means to "
+                          "detect (e.g. --power 100 or --power modes=100)")
+    return metric.strip() or None, delta
+
+
+def baseline_row(table: Table, requested: str | None) -> tuple[str | None, str]:
+    """The table's baseline row and, when there is none, why."""
+    rows = table.rows()
+    if requested == "none":
+        return None, "no tests (--baseline none)"
+    if requested is not None:
+        return (requested, "") if requested in rows else (None, f"no tests: --baseline {requested} is not a row of "
+                                                                f"this table ({', '.join(rows)})")
+    if table.baseline is not None:
+        return (table.baseline, "") if table.baseline in rows else (
+            None, f"no tests: its baseline {table.baseline} ({BASELINES_FILE}) has no records here")
+    found = next((b for b in DEFAULT_BASELINES if b in rows), None)
+    return found, "" if found else (f"no tests: no baseline row (none in {BASELINES_FILE}, no "
+                                    f"{' or '.join(DEFAULT_BASELINES)} row; --baseline ROW names one)")
+
+
+def _tested_columns(columns: list[tuple], values: dict[str, dict[str, list]], baseline: str) -> list[tuple]:
+    """The mean columns a row is tested on: not a worst-seed column, a step or a method's state,
+    and the baseline has a value."""
+    from aegan.stats import finite
+
+    return [c for c in columns if not c[3:] and not c[1].startswith(("best_step/", "method/"))
+            and len(finite(values[baseline][c[1]]))]
+
+
+def _power_column(columns: list[tuple], spec: str) -> tuple[tuple, float]:
+    metric, delta = parse_power(spec)
+    means = [c for c in columns if not c[3:]]
+    if metric is None:
+        primary = primary_column(columns)
+        chosen = next((c for c in means if primary and c[1] == primary[1]), None)
+    else:
+        chosen = next((c for c in means if metric in (c[1], c[0])), None)
+    if chosen is None:
+        raise ConfigError(f"--power {spec}: no such metric in this table; its columns: "
+                          f"{', '.join(f'{c[0]} ({c[1]})' for c in means)}")
+    return chosen, delta
+
+
+def signed(value: float, digits: int | str) -> str:
+    """``format_value`` with its sign: "+6.0", "-1.25"."""
+    return format(float(value), "+" + (digits if isinstance(digits, str) else f".{digits}f"))
+
+
+def format_p(p: float) -> str:
+    """A p-value in a cell: 3 significant digits ("p = 0.0496", not a rounded "0.05"), or "p < 0.001"."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
+
+
+def baseline_comparison(table: Table, columns: list[tuple], options: StatsOptions) -> dict[str, Any]:
+    """Every other row against the table's baseline row: per tested column (``_tested_columns``)
+    the difference of means with its interval and the p-value of ``options.test``,
+    Holm-adjusted over the rows of that column (rows without a test are not counted), and
+    "better"/"worse" (a metric without a better side: "higher"/"lower") where the adjusted p is
+    below stats.ALPHA; with ``options.power``, the seeds each row and the baseline would need
+    (``stats.row_seeds_needed``). ``{"baseline", "why", "title", "head", "rows", "notes"}``: the
+    rows' cells as ``{"text", "mark"}`` (``mark`` None, "n.s.", or the significant difference's
+    word); ``baseline`` None (with ``why``) when the table has none."""
+    from aegan.compare import format_value
+    from aegan.stats import ALPHA, BOOTSTRAP_RESAMPLES, POWER, difference, direction, holm, row_seeds_needed
+
+    baseline, why = baseline_row(table, options.baseline)
+    if baseline is None:
+        return {"baseline": None, "why": why}
+    seeds = table.rows()
+    values = {label: {c[1]: [r["metrics"].get(c[1]) for r in recs] for c in columns} for label, recs in seeds.items()}
+    tested = _tested_columns(columns, values, baseline)
+    power = _power_column(columns, options.power) if options.power else None
+    others = [label for label in values if label != baseline]
+    diffs = {c[1]: [difference(values[label][c[1]], values[baseline][c[1]], options.test, options.interval)
+                    for label in others] for c in tested}
+    adjusted = {key: holm([d.p for d in ds]) for key, ds in diffs.items()}
+    rows = []
+    for i, label in enumerate(others):
+        cells = []
+        for c in tested:
+            d, p = diffs[c[1]][i], adjusted[c[1]][i]
+            if d.diff is None:
+                cells.append({"text": "n/a", "mark": None})
+                continue
+            text = signed(d.diff, c[2])
+            if d.low is not None:
+                text += f" [{format_value(d.low, c[2])}, {format_value(d.high, c[2])}]"
+            if p is None:
+                cells.append({"text": f"{text} ({d.reason}: no test)", "mark": None})
+                continue
+            better = direction(c[1]) * (1 if d.diff > 0 else -1)
+            word = {1: "better", -1: "worse"}.get(better, "higher" if d.diff > 0 else "lower")
+            cells.append({"text": f"{text}, {format_p(p)}", "mark": word if p < ALPHA else "n.s."})
+        if power:
+            n, reason = row_seeds_needed(values[label][power[0][1]], values[baseline][power[0][1]], power[1])
+            cells.append({"text": str(n) if n is not None else reason, "mark": None})
+        rows.append({"label": label, "seeds": len(seeds[label]), "cells": cells})
+    test = {"welch": "two-sided Welch t-test", "mannwhitney": "two-sided Mann-Whitney U test"}[options.test]
+    interval = ("Welch's 95 % interval (Welch-Satterthwaite df)" if options.interval == "t" else
+                f"95 % bootstrap percentile interval ({BOOTSTRAP_RESAMPLES:,} resamples of each row's seeds)")
+    notes = [f"Each cell: the row's mean minus {baseline}'s [{interval} of that difference], then the p-value of a "
+             f"{test}, Holm-adjusted over the tested rows of its column (at most {len(others)}: rows with fewer "
+             "than 2 seeds, or no spread in either row, are not tested; the interval is not adjusted). better / "
+             f"worse (higher / lower where the metric has no better side): significant at {ALPHA}; n.s.: not "
+             "significant at these seeds."]
+    if options.test == "mannwhitney":
+        notes.append("Mann-Whitney U compares ranks: with 2 seeds per row its smallest two-sided p is 1/3, with 3 "
+                     "seeds 0.1, so it cannot reach 0.05 below 4 seeds per row.")
+    head = [c[0] for c in tested]
+    if power:
+        head.append(f"seeds for a difference of {format_value(power[1], power[0][2])} in {power[0][0]} "
+                    f"({POWER * 100:.0f} % power)")
+        notes.append(f"Seeds: how many seeds in this row and in {baseline} each (the same number) give a two-sided "
+                     f"Welch t-test at {ALPHA} an {POWER * 100:.0f} % chance to detect a true difference of "
+                     f"{format_value(power[1], power[0][2])} in {power[0][0]}, taking the observed sample standard "
+                     "deviations as the true ones (a row with one seed borrows the other's spread; noncentral t).")
+    return {"baseline": baseline, "why": "", "title": f"vs baseline {baseline} (row - {baseline})",
+            "head": head, "rows": rows, "notes": notes}
+
+
+def baseline_markdown(comparison: dict[str, Any]) -> list[str]:
+    """``baseline_comparison`` as markdown lines (a significant difference's word in bold)."""
+    if comparison["baseline"] is None:
+        return [comparison["why"].capitalize() + "."]
+    def text(cell: dict[str, Any]) -> str:
+        if cell["mark"] in (None, "n.s."):
+            return cell["text"] + (f" {cell['mark']}" if cell["mark"] else "")
+        return f"{cell['text']} **{cell['mark']}**"
+
+    head = ["method", "seeds", *comparison["head"]]
+    lines = [comparison["title"] + ":", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join([r["label"], str(r["seeds"]), *map(text, r["cells"])]) + " |"
+              for r in comparison["rows"]]
+    return lines + ["", *comparison["notes"]]
+
+
+def markdown(table: Table, grid_only: bool = False, options: StatsOptions = StatsOptions()) -> str:
+    """One benchmark's markdown: compare's table with its published rows, the rows against
+    the baseline (``baseline_comparison``), for a grid the distribution over its settings, and
+    what was refused. ``grid_only``: for a grid comparison, the distribution alone (no row per
+    setting, no tests)."""
     from aegan.compare import columns_for, table_header
     from aegan.compare import table as compare_table
 
@@ -323,7 +513,8 @@ def markdown(table: Table, grid_only: bool = False) -> str:
     lines = []
     if not (grid_only and summary):
         extra = {table.benchmark: reference_cells(table, columns)}
-        lines += [compare_table(jobs, results, extra).rstrip("\n"), ""]
+        lines += [compare_table(jobs, results, extra, options.interval).rstrip("\n"), ""]
+        lines += [*baseline_markdown(baseline_comparison(table, columns, options)), ""]
     else:
         first = next((r for _, r in table.records if r["status"] == "ok"), table.records[0][1])
         lines += table_header(table.benchmark, first["data_protocol"], first["steps"])
@@ -335,9 +526,11 @@ def markdown(table: Table, grid_only: bool = False) -> str:
 
 
 def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path] = (),
-                    benchmarks: Iterable[str] = (), grid_only: bool = False) -> tuple[str, list[str]]:
+                    benchmarks: Iterable[str] = (), grid_only: bool = False,
+                    options: StatsOptions = StatsOptions()) -> tuple[str, list[str]]:
     """Every table of the records under ``dirs`` (only those of ``benchmarks`` when given) as
-    markdown, and messages for stderr; ``grid_only``: grid comparisons as their distribution."""
+    markdown, and messages for stderr; ``grid_only``: grid comparisons as their distribution;
+    ``options``: the baseline, test, interval and power of the tables' statistics."""
     dirs, benchmarks = list(dirs), list(benchmarks)
     tables, problems = build_tables(dirs, references)
     if not tables:
@@ -349,8 +542,65 @@ def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path]
             raise ConfigError(f"no records of benchmark(s) {', '.join(unknown)} under {', '.join(map(str, dirs))}; "
                               f"those have: {', '.join(t.benchmark for t in tables)}")
         tables = [t for t in tables if t.benchmark in benchmarks]
+    check_baseline(tables, options)
     messages = problems + [m for t in tables for m in t.refused]
-    return "\n".join(markdown(t, grid_only) for t in tables), messages
+    return "\n".join(markdown(t, grid_only, options) for t in tables), messages
+
+
+def check_baseline(tables: list[Table], options: StatsOptions) -> None:
+    """Refuse a ``--baseline`` that is a row of none of the tables (a typo would drop every test)."""
+    if options.baseline not in (None, "none") and not any(options.baseline in t.rows() for t in tables):
+        raise ConfigError(f"--baseline {options.baseline}: not a row of "
+                          f"{', '.join(t.benchmark for t in tables)} (rows: "
+                          f"{', '.join(dict.fromkeys(label for t in tables for label in t.rows()))})")
+
+
+def seeds_plan(records_dir: str | Path, plan_rows: dict[str, list[str]], spec: str,
+               baseline: str | None = None) -> list[str]:
+    """``compare --dry-run --power [METRIC=]DELTA --records DIR``: per benchmark of the plan and
+    per row, the seeds its records say are needed (``stats.row_seeds_needed`` against the
+    table's baseline row) and the ``--seeds`` range that adds the missing ones."""
+    from aegan.compare import columns_for
+    from aegan.stats import POWER, row_seeds_needed
+
+    tables = {t.benchmark: t for t in build_tables([records_dir])[0]}
+    lines = []
+    for bench, rows in plan_rows.items():
+        table = tables.get(bench)
+        base, why = baseline_row(table, baseline) if table else (None, f"no records in {records_dir}")
+        if base is None:
+            lines.append(f"{bench}: seeds needed unknown: {why}")
+            continue
+        column, delta = _power_column(columns_for(as_results(table)[1]), spec)
+        recorded = table.rows()
+        values = {label: [r["metrics"].get(column[1]) for r in recs] for label, recs in recorded.items()}
+        lines.append(f"{bench}: seeds per row to detect a difference of {delta:g} in {column[0]} from {base} at "
+                     f"{POWER * 100:.0f} % power (two-sided Welch t-test at 0.05, the records' spreads):")
+        needs = {}
+        for label in rows:
+            if label == base:
+                continue
+            if label not in values:
+                lines.append(f"  {label}: no records yet (run its first seeds)")
+                continue
+            n, reason = row_seeds_needed(values[label], values[base], delta)
+            needs[label] = n
+            text = f"{n} seeds" if n else f"{reason} seeds" if reason.startswith(">") else f"unknown ({reason})"
+            lines.append(f"  {label}: {text}" + _missing(recorded[label], n))
+        most = max((n for n in needs.values() if n), default=None)
+        lines.append(f"  {base} (baseline): {most or 'n/a'} seeds, the most a row needs"
+                     + _missing(recorded[base], most))
+    return lines
+
+
+def _missing(records: list[dict[str, Any]], needed: int | None) -> str:
+    """" (2 recorded; --seeds 2-9 adds 8)": the next seeds after the recorded ones."""
+    seeds = sorted(r["seed"] for r in records)
+    text = f" ({len(seeds)} recorded"
+    if needed and needed > len(seeds):
+        first = seeds[-1] + 1 if seeds else 0
+        text += f"; --seeds {first}-{first + needed - len(seeds) - 1} adds {needed - len(seeds)}"
+    return text + ")"
 
 
 # -- compare --records ------------------------------------------------------------------------------
@@ -445,7 +695,7 @@ BLOCK = re.compile(r"(?P<open><!-- aegan tables (?P<args>[^\n]*?) -->\n)(?P<body
 
 def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], list[str]]:
     """Regenerate every block of ``path`` between ``<!-- aegan tables DIR... [--references FILE]
-    [--benchmark NAME] [--grid-only] -->``
+    [--benchmark NAME] [--grid-only] [--baseline ROW] [--test T] [--interval I] [--power SPEC] -->``
     and ``<!-- /aegan tables -->`` from the records it names (paths relative to the file's
     folder); the rest of the file is kept byte for byte. Returns (the blocks' argument strings
     whose text changed, messages); with ``check`` nothing is written."""
@@ -460,9 +710,9 @@ def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], lis
     messages: list[str] = []
 
     def regenerate(match: re.Match) -> str:
-        dirs, references, benchmarks, grid_only = _block_arguments(match["args"], path)
+        dirs, references, benchmarks, grid_only, options = _block_arguments(match["args"], path)
         body, problems = tables_markdown([path.parent / d for d in dirs], [path.parent / r for r in references],
-                                         benchmarks, grid_only)
+                                         benchmarks, grid_only, options)
         messages.extend(problems)
         body = "\n" + body.strip() + "\n\n"
         if body != match["body"]:
@@ -475,25 +725,35 @@ def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], lis
     return changed, messages
 
 
-def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[str], bool]:
-    """"DIR [DIR...] [--references FILE]... [--benchmark NAME]... [--grid-only]" of a block's
-    opening marker -> (dirs, reference files, benchmarks: the tables to show, all when empty,
-    grid_only)."""
+STATS_FLAGS = {"--baseline": "baseline", "--test": "test", "--interval": "interval", "--power": "power"}
+
+
+def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[str], bool, StatsOptions]:
+    """"DIR [DIR...] [--references FILE]... [--benchmark NAME]... [--grid-only] [--baseline ROW]
+    [--test T] [--interval I] [--power SPEC]" of a block's opening marker -> (dirs, reference
+    files, benchmarks: the tables to show, all when empty, grid_only, the statistics' options)."""
     words = shlex.split(args)
     dirs: list[str] = []
     options: dict[str, list[str]] = {"--references": [], "--benchmark": []}
+    stats: dict[str, str] = {}
     grid_only = False
+    where = f"{path}: block '<!-- aegan tables {args} -->'"
     while words:
         word = words.pop(0)
         if word == "--grid-only":
             grid_only = True
         elif word in options and words:
             options[word].append(words.pop(0))
+        elif word in STATS_FLAGS and words:
+            stats[STATS_FLAGS[word]] = words.pop(0)
         elif word.startswith("-"):
-            raise ConfigError(f"{path}: block '<!-- aegan tables {args} -->': unknown option {word} "
-                              "(a block takes records directories, --references FILE, --benchmark NAME and --grid-only)")
+            raise ConfigError(f"{where}: unknown option {word} (a block takes records directories, --references FILE, "
+                              "--benchmark NAME, --grid-only, --baseline ROW, --test T, --interval I and --power SPEC)")
         else:
             dirs.append(word)
     if not dirs:
-        raise ConfigError(f"{path}: block '<!-- aegan tables {args} -->' names no records directory")
-    return dirs, options["--references"], options["--benchmark"], grid_only
+        raise ConfigError(f"{where} names no records directory")
+    try:
+        return dirs, options["--references"], options["--benchmark"], grid_only, StatsOptions(**stats)
+    except ConfigError as err:
+        raise ConfigError(f"{where}: {err}") from None
