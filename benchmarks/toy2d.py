@@ -31,7 +31,10 @@ AUTOENCODING = ["nsgan", "ae", "gan_ae", "gan_ae_decay", "reg_gan", "mdgan", "vl
 # core: its layer is O(batch^2); the MMD methods and unrolled GAN ~0.1 s/step)
 BASELINES = ["gan", "lsgan", "instance_noise", "ebgan", "began", "aae", "age", "bigan", "vaegan", "alpha_gan",
              "wgan", "wgan_gp", "unrolled", "gmmn", "gan_mmd", "gan_mb"]
-METHODS = AUTOENCODING + BASELINES
+# issue 29's anchors (rows today's readers ask for): PacGAN and SN-GAN; their labelled variants
+# (pacgan_packs, sngan_adam_c) run by label
+ANCHORS = ["pacgan", "sngan"]
+METHODS = AUTOENCODING + BASELINES + ANCHORS
 # Published results on the same protocol (2,500 samples, high quality = within 3 std), as
 # reported in the PacGAN paper (Lin et al. 2018) for PacGAN, VEEGAN and unrolled GAN.
 PUBLISHED = {
@@ -44,14 +47,14 @@ HEADER = ("# 2D mode collapse: ring8 and grid25\n\n"
           "modes: modes with at least one high-quality sample (within 3 std of its centre) out of 2,500; "
           "strict modes: modes receiving at least 10 % of the high-quality samples their weight predicts; worst seed's high-quality: the minimum over seeds; KL: of the mode "
           "histogram to the true weights. Mean ± sample std (ddof 1) over seeds. Rows: the seed papers' methods (nsgan to dragan_rl), "
-          "then the baselines (gan to gan_mb), then published references.\n\n")
+          "then the baselines (gan to gan_mb), then the anchors (pacgan, sngan), then published references.\n\n")
 QUICK = {"methods": ["nsgan", "reg_gan", "gan_rl"], "seeds": 2, "overrides": {"train.steps": 2000}}
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--methods", default="all",
-                   help="comma-separated method names or groups: autoencoding, baselines, all (default)")
+                   help="comma-separated method names or groups: autoencoding, baselines, anchors, all (default)")
     p.add_argument("--datasets", default="ring8,grid25", help="comma-separated mixtures to run (tables list every finished run)")
     p.add_argument("--seeds", type=parse_seeds, default="10", help=SEEDS_HELP)
     p.add_argument("--workers", type=int, default=2, help="parallel runs (one torch thread each)")
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def expand_methods(text: str) -> list[str]:
     """"nsgan,baselines" -> method labels, the groups autoencoding/baselines/all expanded."""
-    groups = {"autoencoding": AUTOENCODING, "baselines": BASELINES, "all": METHODS}
+    groups = {"autoencoding": AUTOENCODING, "baselines": BASELINES, "anchors": ANCHORS, "all": METHODS}
     labels = [m for part in text.split(",") if part.strip() for m in groups.get(part.strip(), [part.strip()])]
     return list(dict.fromkeys(labels))
 

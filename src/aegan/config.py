@@ -254,6 +254,7 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
         raise ConfigError(f"train.instance_noise: method {cfg.method.name!r} has no discriminator on data samples "
                           "to add noise to; set it to 0 (methods with one: "
                           + ", ".join(n for n, m in METHODS.items() if m.data_discriminators) + ")")
+    _check_discriminator_options(cfg, METHODS)
     kind = cfg.data.params.data_kind
     for i, metric in enumerate(cfg.eval.metrics):
         if kind not in METRICS[metric].data_kinds:
@@ -280,6 +281,26 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
                 raise ConfigError(f"train.{where}: method {cfg.method.name!r} has no net {net!r}; its nets: "
                                   + ", ".join(own_nets))
     return cfg
+
+
+def _check_discriminator_options(cfg: RunConfig, methods: Registry) -> None:
+    """``method.pack`` and ``method.spectral_norm`` (``MethodConfig``) need a discriminator on
+    data samples; packing also a method whose D may judge packs, and batches that split
+    into whole packs."""
+    name, params = cfg.method.name, cfg.method.params
+    method = methods[name]
+    pack, normalised = getattr(params, "pack", 1), getattr(params, "spectral_norm", False)
+    for key, on, verb in (("pack", pack > 1, "pack the inputs of"), ("spectral_norm", normalised, "normalise")):
+        if on and not method.discriminators_on_samples():
+            raise ConfigError(f"method.{key}: method {name!r} has no discriminator on data samples to {verb}; "
+                              f"leave {key} off (methods with one: "
+                              + ", ".join(n for n, m in methods.items() if m.discriminators_on_samples()) + ")")
+    if pack > 1 and method.pack_refusal:
+        raise ConfigError(f"method.pack: method {name!r} cannot pack its discriminator's inputs: "
+                          f"{method.pack_refusal}; set pack to 1")
+    if pack > 1 and params.pack_batch == "samples" and cfg.train.batch_size % pack:
+        raise ConfigError(f"method.pack: train.batch_size {cfg.train.batch_size} does not split into packs of {pack} "
+                          f"(pack_batch: samples); use a batch size that is a multiple of {pack}, or pack_batch: packs")
 
 
 def _output_for_range(model: Choice, data: Choice) -> Choice:
@@ -316,7 +337,9 @@ def _check_metrics(cfg: EvalConfig, metrics: Registry) -> EvalConfig:
     return cfg.model_copy(update={"params": params})
 
 
-SHARED_METHOD_KEY = "all"  # methods.all: settings of every row of a table (generator_steps)
+# methods.all: settings of every row of a table (generator_steps; pack, spectral_norm on the
+# rows whose discriminator can take them)
+SHARED_METHOD_KEY = "all"
 
 
 def _method_section(raw: dict[str, Any]) -> dict[str, Any]:
@@ -339,6 +362,11 @@ def _method_section(raw: dict[str, Any]) -> dict[str, Any]:
     name = method.get("name")
     if isinstance(name, str) and name in METHODS and not METHODS[name].has_generator_phase:  # the table's G schedule has no G step to repeat here
         shared = {k: v for k, v in shared.items() if k != "generator_steps"}
+    if isinstance(name, str) and name in METHODS:  # the table's D options, on the rows whose D can take them
+        cls = METHODS[name]
+        skip = {"pack", "pack_batch", "spectral_norm"} if not cls.discriminators_on_samples() else (
+            {"pack", "pack_batch"} if cls.pack_refusal else set())
+        shared = {k: v for k, v in shared.items() if k not in skip}
     return {**shared, **defaults, **method}
 
 

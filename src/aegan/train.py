@@ -31,9 +31,10 @@ from aegan.checkpoint import (CheckpointError, atomic_write, atomic_write_json, 
 from aegan.config import ConfigError, RunConfig, build_config
 from aegan.data import build_dataset
 from aegan.methods import METHODS, Batch, Phase
+from aegan.methods.base import build_method_nets
 from aegan.metrics import EvalContext, evaluate, resolved_params
 from aegan.nets import build_factory
-from aegan.nets.init import initialise_nets, run_init
+from aegan.nets.init import run_init
 from aegan.progress import disable as progress_disable
 from aegan.noise import add_instance_noise, linear_anneal
 from aegan.monitor import Monitor
@@ -158,7 +159,7 @@ class Trainer:
             self.method.batch_mean = self.dist.mean  # batch statistics of the method's state: over all ranks
         factory = build_factory(config.model.name, config.model.params, self.data.shape)
         self.factory = factory  # the metrics' third-party D is its discriminator (001 Sec. 4.2.1)
-        nets = initialise_nets(self.method.build_nets(factory), run_init(config.model.params, config.method.params))
+        nets = build_method_nets(self.method, factory, run_init(config.model.params, config.method.params))
         self.nets = nn.ModuleDict(nets).to(self.device)
         if self.dist.active:
             self.dist.broadcast_parameters(self.nets)
@@ -171,6 +172,7 @@ class Trainer:
             self._add_instance_noise()
         self.forward_nets = compiled_nets(self.nets, train.compile, self.device, retain_graph=train.grad_per_term)
         self._graph_steps = train.compile == "graph"
+        self._batch_samples = self.method.batch_samples(train.batch_size)  # x pack where the batch counts packs
         defaults = {"optimizer": train.optimizer, "lr": train.lr, "betas": train.betas}
         self.optimizers = {
             name: make_optimizer(list(net.parameters()), self._optimizer_settings(name, defaults))
@@ -392,7 +394,7 @@ class Trainer:
                 if not phase.updates:
                     continue
             if batch is None or phase.fresh_batch:
-                batch = self.data.training_batch(self.config.train.batch_size)  # in data.range
+                batch = self.data.training_batch(self._batch_samples)  # in data.range
             terms, norms = self.run_phase(phase, batch, scratch)
             names += [f"loss/{phase.name}/{k}" for k in terms] + [f"grad/{phase.name}/{k}" for k in norms]
             values += list(terms.values()) + list(norms.values())

@@ -4,6 +4,12 @@ All return the unweighted penalty; the method multiplies by its lambda. ``create
 is on so that the penalty itself is differentiated into D's parameters. That double
 backward runs through the eager module even when ``d`` is a ``torch.compile`` wrapper
 (``train.compile``): compiled backward graphs cannot be differentiated again.
+
+A packed D (PacGAN, ``aegan.nets.packing``) has one output per pack of m samples, and its
+input is the pack: the norm is taken per pack (of the gradient over the pack's m samples
+together), and WGAN-GP's interpolates take one eps per pack, so that each packed
+interpolate lies on the line between a real pack and a generated one, as the penalty of
+Gulrajani et al. asks of the points it samples. Unpacked, both are per sample as before.
 """
 
 from __future__ import annotations
@@ -11,25 +17,31 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
+from aegan.nets.packing import pack_of
+
 
 def _grad_norm_penalty(d, points: Tensor, target: float) -> Tensor:
     d = getattr(d, "_orig_mod", d)  # a torch.compile'd net: its eager module (same parameters)
     points = points.detach().requires_grad_(True)
     scores = d(points)
     (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
-    return (grad.flatten(1).norm(2, dim=1) - target).pow(2).mean()
+    # one norm per output of D: per sample, or per pack of m samples for a packed D
+    return (grad.reshape(scores.shape[0], -1).norm(2, dim=1) - target).pow(2).mean()
 
 
-def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = None) -> Tensor:
-    """x_hat = eps * real + (1 - eps) * fake, eps ~ U[0, 1] per sample."""
-    shape = (real.shape[0],) + (1,) * (real.dim() - 1)
+def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = None, pack: int = 1) -> Tensor:
+    """x_hat = eps * real + (1 - eps) * fake, eps ~ U[0, 1] per sample (per pack of ``pack``
+    consecutive samples where D packs them)."""
+    shape = (real.shape[0] // pack,) + (1,) * (real.dim() - 1)
     eps = torch.rand(shape, device=real.device, dtype=real.dtype, generator=generator)
+    if pack > 1:
+        eps = eps.repeat_interleave(pack, dim=0)
     return eps * real + (1 - eps) * fake
 
 
 def interpolate_gradient_penalty(d, real: Tensor, fake: Tensor, target: float = 1.0) -> Tensor:
     """E (||grad D(x_hat)||_2 - 1)^2 on interpolates of real and fake (WGAN-GP; GAN-GP of 003 Sec. 6.4)."""
-    return _grad_norm_penalty(d, interpolate(real, fake.detach()), target)
+    return _grad_norm_penalty(d, interpolate(real, fake.detach(), pack=pack_of(d)), target)
 
 
 def perturb(real: Tensor, scale: float = 0.5) -> Tensor:

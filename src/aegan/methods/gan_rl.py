@@ -49,6 +49,8 @@ class GANRL(NSGAN):
     summary = "GAN-RL: NS-GAN + lambda ||G(D_F(x)) - x||_1 in both D and G losses (003 Eq. 3-4)"
     paper = "003"
     Config = GANRLConfig
+    pack_refusal = ("G decodes each sample from D's features of that sample (003 Eq. 3), and a packed D has "
+                    "features per pack")
 
     def build_nets(self, factory):
         nets = super().build_nets(factory)

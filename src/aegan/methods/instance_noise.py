@@ -32,6 +32,7 @@ class InstanceNoiseGAN(NSGAN):
     paper = "004"
     Config = InstanceNoiseConfig
     data_discriminators = ()  # it adds its own noise (initial_std, anneal_steps)
+    sample_discriminators = ("discriminator",)  # a D on data all the same: packing and spectral norm apply
 
     def __init__(self, config, latent_dim):
         super().__init__(config, latent_dim)

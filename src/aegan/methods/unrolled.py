@@ -35,7 +35,7 @@ from torch import Tensor
 from torch.func import functional_call
 
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, register
+from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, register, split_real_fake
 from aegan.methods.gan import GAN
 
 
@@ -130,8 +130,7 @@ class UnrolledGAN(GAN):
             ps = {name: piece.view(shape) for name, piece, shape in zip(names, flat_params.split(sizes), shapes)}
             if coupled:
                 return functional_call(d, ps, (real,)), functional_call(d, ps, (fake,))
-            out = functional_call(d, ps, (both,))
-            return out[: real.shape[0]], out[real.shape[0]:]
+            return split_real_fake(d, functional_call(d, ps, (both,)), real.shape[0])
 
         for j in range(c.unroll_steps):
             loss = adv.discriminator_bce(*logits(flat))

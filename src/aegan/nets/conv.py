@@ -224,7 +224,7 @@ class ConvFactory(NetFactory):
 
     def discriminator(self, out_dim: int = 1, batchnorm: bool | None = None) -> nn.Module:
         batchnorm = self.discriminator_batchnorm(batchnorm, self.config.d_batchnorm)
-        return ConvDiscriminator(self.data_shape, self.config, out_dim, batchnorm)
+        return ConvDiscriminator(self.discriminator_shape, self.config, out_dim, batchnorm)
 
     def encoder(self, out_dim: int | None = None, output: str = "linear") -> nn.Module:
         return ConvEncoder(self.data_shape, self.config, out_dim or self.config.latent_dim, output)

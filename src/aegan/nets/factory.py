@@ -12,6 +12,7 @@ from aegan.registry import Registry
 from aegan.strict import MAX_DEPTH, MAX_WIDTH, StrictModel
 from aegan.nets.init import Init
 from aegan.nets.mlp import MLPDiscriminator, MLPEncoder, MLPGenerator, flat_dim
+from aegan.nets.packing import packed_shape
 
 Output = Literal["auto", "sigmoid", "tanh", "linear"]
 
@@ -62,6 +63,7 @@ class NetFactory:
 
     critic_batchnorm: bool = True
     image_family: str | None = None  # an image family's name: its nets need (C, H, W) data
+    pack: int = 1  # samples per discriminator input (PacGAN): ``discriminator()`` builds D on packs
 
     def __init__(self, config: ModelConfig, data_shape: tuple[int, ...]):
         self.config = config
@@ -92,6 +94,21 @@ class NetFactory:
         factory = copy.copy(self)
         factory.critic_batchnorm = False
         return factory
+
+    def packed(self, pack: int) -> NetFactory:
+        """This factory with ``discriminator()`` building D for packs of ``pack`` samples
+        (``aegan.nets.packing``: the input m times wider, every other layer the same);
+        generators, encoders and latent nets as before. ``pack`` 1 returns this factory."""
+        if pack == self.pack:
+            return self
+        factory = copy.copy(self)
+        factory.pack = pack
+        return factory
+
+    @property
+    def discriminator_shape(self) -> tuple[int, ...]:
+        """The input shape of ``discriminator()``: a sample, or a pack of ``pack`` samples."""
+        return packed_shape(self.data_shape, self.pack)
 
     def discriminator_batchnorm(self, batchnorm: bool | None, configured: bool) -> bool:
         """Whether ``discriminator(batchnorm=...)`` holds batch norm: the argument where
@@ -152,8 +169,8 @@ class MLPFactory(NetFactory):
     def discriminator(self, out_dim: int = 1, batchnorm: bool | None = None) -> nn.Module:
         """MLP discriminators never hold batch norm, so ``batchnorm`` changes nothing."""
         c = self.config
-        return MLPDiscriminator(flat_dim(self.data_shape), c.d_hidden or c.hidden, c.d_depth or c.depth, out_dim,
-                                dropout=c.d_dropout)
+        return MLPDiscriminator(flat_dim(self.discriminator_shape), c.d_hidden or c.hidden, c.d_depth or c.depth,
+                                out_dim, dropout=c.d_dropout)
 
     def encoder(self, out_dim: int | None = None, output: str = "linear") -> nn.Module:
         c = self.config

@@ -243,7 +243,7 @@ class ResNetFactory(NetFactory):
 
     def discriminator(self, out_dim: int = 1, batchnorm: bool | None = None) -> nn.Module:
         batchnorm = self.discriminator_batchnorm(batchnorm, self.config.d_batchnorm)
-        return ResNetDiscriminator(self.data_shape, self.config, self.down_blocks, out_dim, batchnorm)
+        return ResNetDiscriminator(self.discriminator_shape, self.config, self.down_blocks, out_dim, batchnorm)
 
     def encoder(self, out_dim: int | None = None, output: str = "linear") -> nn.Module:
         return ResNetEncoder(self.data_shape, self.config, self.down_blocks, out_dim or self.config.latent_dim,
