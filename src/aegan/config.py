@@ -255,19 +255,7 @@ def build_config(raw: dict[str, Any]) -> RunConfig:
                           "to add noise to; set it to 0 (methods with one: "
                           + ", ".join(n for n, m in METHODS.items() if m.data_discriminators) + ")")
     _check_discriminator_options(cfg, METHODS)
-    kind = cfg.data.params.data_kind
-    for i, metric in enumerate(cfg.eval.metrics):
-        if kind not in METRICS[metric].data_kinds:
-            fitting = [n for n, m in METRICS.items() if kind in m.data_kinds]
-            raise ConfigError(f"eval.metrics.{i}: metric {metric!r} applies to {' or '.join(METRICS[metric].data_kinds)}, "
-                              f"not to dataset {cfg.data.name!r} ({kind}); metrics for it: {', '.join(fitting)}")
-    for metric in dict.fromkeys(cfg.eval.metrics):  # what a metric needs beyond its values (a weights file)
-        entry = METRICS[metric]
-        if entry.preflight is not None:
-            try:
-                entry.preflight(entry.params(cfg.eval.params.get(metric)))
-            except ValueError as err:
-                raise ConfigError(f"eval.params.{metric}.{err}") from None
+    _check_metrics_fit(cfg.eval, cfg.data, METRICS)
     method = METHODS[cfg.method.name]
     if getattr(cfg.method.params, "generator_steps", 1) > 1 and not method.has_generator_phase:
         raise ConfigError(f"method.generator_steps: method {cfg.method.name!r} has no phase that updates the generator "
@@ -301,6 +289,35 @@ def _check_discriminator_options(cfg: RunConfig, methods: Registry) -> None:
     if pack > 1 and params.pack_batch == "samples" and cfg.train.batch_size % pack:
         raise ConfigError(f"method.pack: train.batch_size {cfg.train.batch_size} does not split into packs of {pack} "
                           f"(pack_batch: samples); use a batch size that is a multiple of {pack}, or pack_batch: packs")
+
+
+def _check_metrics_fit(ev: EvalConfig, data: Choice, metrics: Registry) -> None:
+    """Every metric applies to the data's kind, and has what it needs beyond its values (a weights file)."""
+    kind = data.params.data_kind
+    for i, metric in enumerate(ev.metrics):
+        if kind not in metrics[metric].data_kinds:
+            fitting = [n for n, m in metrics.items() if kind in m.data_kinds]
+            raise ConfigError(f"eval.metrics.{i}: metric {metric!r} applies to {' or '.join(metrics[metric].data_kinds)}, "
+                              f"not to dataset {data.name!r} ({kind}); metrics for it: {', '.join(fitting)}")
+    for metric in dict.fromkeys(ev.metrics):
+        entry = metrics[metric]
+        if entry.preflight is not None:
+            try:
+                entry.preflight(entry.params(ev.params.get(metric)))
+            except ValueError as err:
+                raise ConfigError(f"eval.params.{metric}.{err}") from None
+
+
+def build_eval_config(raw: dict[str, Any]) -> tuple[Choice, EvalConfig]:
+    """The ``data`` and ``eval`` sections of a raw config alone, validated as ``build_config``
+    validates them: what scoring samples that no run made needs (``aegan.evaluate``)."""
+    from aegan.data import DATASETS
+    from aegan.metrics import METRICS
+
+    data = _choice("data", raw.get("data"), DATASETS, "name")
+    ev = _check_metrics(_validate("eval", EvalConfig, raw.get("eval")), METRICS)
+    _check_metrics_fit(ev, data, METRICS)
+    return data, ev
 
 
 def _output_for_range(model: Choice, data: Choice) -> Choice:

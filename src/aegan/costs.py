@@ -10,6 +10,8 @@ Three sources, best first (``aegan compare --dry-run`` prints which one each job
   job's config: from finished NS-GAN runs of that config when there are some, else timed
   now (``calibrate``: a few steps of NS-GAN on the config's nets, batch and device, one
   thread, as a worker of ``aegan compare`` runs);
+- ``timed``: a plugin's method (``aegan.plugins``), which the shipped table cannot hold:
+  a few steps of the method itself on the job's config, timed now as ``calibrate`` times NS-GAN;
 - ``unknown``: a label the table does not hold (a new method; an image config whose
   protocol the table lacks falls back to the 2D ratios, and says so).
 
@@ -43,10 +45,10 @@ class Cost:
 
     @property
     def kind(self) -> str:
-        """Where the estimate comes from, for the plan's totals: "measured", "table" or "unknown"."""
+        """Where the estimate comes from, for the plan's totals: "measured", "table", "timed" or "unknown"."""
         if self.ms_per_step is None:
             return "unknown"
-        return "measured" if self.source == "measured" else "table"
+        return self.source if self.source in ("measured", "timed") else "table"
 
 
 @lru_cache(maxsize=None)
@@ -80,11 +82,13 @@ def ratio(label: str, method: str, protocol: str, table: dict[str, Any] | None =
     return None, "unknown"
 
 
-def _cost_key(config) -> str:
-    """What a step's cost depends on besides the method: data, nets, batch, device, amp, compile."""
+def _cost_key(config, own: bool = False) -> str:
+    """What a step's cost depends on besides the method: data, nets, batch, device, amp,
+    compile; with ``own``, the method section too (a method timed itself)."""
     d = config.to_dict()
     train = {k: d["train"][k] for k in ("batch_size", "device", "amp", "compile", "optimizer")}
-    return json.dumps({"data": d["data"], "model": d["model"], "train": train}, sort_keys=True)
+    return json.dumps({"data": d["data"], "model": d["model"], "train": train, **({"method": d["method"]} if own else {})},
+                      sort_keys=True)
 
 
 @dataclass(frozen=True)
@@ -99,15 +103,16 @@ _CALIBRATED: dict[str, Calibration] = {}
 _FAILED: dict[str, Exception] = {}
 
 
-def calibrate(config, steps: int = CALIBRATION_STEPS, warmup: int = CALIBRATION_WARMUP) -> float:
+def calibrate(config, steps: int = CALIBRATION_STEPS, warmup: int = CALIBRATION_WARMUP, own: bool = False) -> float:
     """ms per NS-GAN step (wall time) on ``config``'s data, nets, batch and device, timed here
-    (one thread, no logging, no evaluation); cached per cost-relevant part of the config."""
-    key = _cost_key(config)
+    (one thread, no logging, no evaluation); cached per cost-relevant part of the config.
+    ``own``: a step of the config's own method instead (a plugin's, which the table lacks)."""
+    key = _cost_key(config, own)
     if key in _FAILED:
         raise _FAILED[key]
     if key not in _CALIBRATED:
         try:
-            _CALIBRATED[key] = _time_reference(config, steps, warmup)
+            _CALIBRATED[key] = _time_reference(config, steps, warmup, own)
         except Exception as err:  # remembered: the next job of this config does not retry
             _FAILED[key] = err
             raise
@@ -120,14 +125,15 @@ def calibrations(configs) -> list[Calibration]:
     return [_CALIBRATED[k] for k in keys if k in _CALIBRATED]
 
 
-def _time_reference(config, steps: int, warmup: int) -> Calibration:
+def _time_reference(config, steps: int, warmup: int, own: bool = False) -> Calibration:
     import torch
 
     from aegan.config import build_config
     from aegan.train import Trainer
 
     raw = config.to_dict()
-    raw["method"] = {"name": REFERENCE}
+    if not own:
+        raw["method"] = {"name": REFERENCE}
     raw["train"] = {**raw["train"], "tensorboard": False, "threads": 1, "init_from": None, "init_nets": None,
                     "freeze": [], "instance_noise": 0.0, "instance_noise_steps": 0, "steps": steps + warmup}
     raw["eval"] = {"metrics": []}

@@ -61,6 +61,9 @@ class Metric:
     # checks run when a config names the metric, before training: ``preflight(params)``
     # raises ValueError with a message that starts with the parameter's name
     preflight: Callable[[Any], None] | None = None
+    # the metric's columns in tables and reports, (title, key, digits) as ``compare.COLUMNS``
+    # holds the built-in ones': a plugin metric declares its own (``register_metric(columns=...)``)
+    columns: tuple[tuple[str, str, int | str], ...] = ()
 
     def params(self, raw: Mapping[str, Any] | MetricParams | None = None) -> MetricParams:
         """Validated parameters (a dict, a model instance or None for the defaults)."""
@@ -78,13 +81,15 @@ METRICS: Registry[Metric] = Registry("metric")
 
 def register_metric(name: str, params: type[MetricParams] = MetricParams,
                     data_kinds: tuple[str, ...] = ("vectors", "images"),
-                    preflight: Callable[[Any], None] | None = None):
+                    preflight: Callable[[Any], None] | None = None,
+                    columns: tuple[tuple[str, str, int | str], ...] = ()):
     """Decorator: register ``fn(context, params)`` under ``name`` with its parameter model,
     the kinds of data it applies to and an optional ``preflight(params)`` (both checked when
-    the config is loaded, before training starts)."""
+    the config is loaded, before training starts); ``columns``: its table columns,
+    ``(title, "<name>/<key>", digits)`` (a plugin's metric; the built-in ones' are ``compare.COLUMNS``)."""
 
     def wrap(fn: MetricFn) -> MetricFn:
-        METRICS.add(name, Metric(fn, params, data_kinds, preflight))
+        METRICS.add(name, Metric(fn, params, data_kinds, preflight, tuple(tuple(c) for c in columns)))
         return fn
 
     return wrap
