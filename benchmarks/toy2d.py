@@ -31,6 +31,7 @@ AUTOENCODING = ["nsgan", "ae", "gan_ae", "gan_ae_decay", "reg_gan", "mdgan", "vl
 # core: its layer is O(batch^2); the MMD methods and unrolled GAN ~0.1 s/step)
 BASELINES = ["gan", "lsgan", "instance_noise", "ebgan", "began", "aae", "age", "bigan", "vaegan", "alpha_gan",
              "wgan", "wgan_gp", "unrolled", "gmmn", "gan_mmd", "gan_mb"]
+BASELINES += ["veegan", "r1", "r3gan"]  # issue 29's anchors: VEEGAN, NS-GAN + R1, R3GAN's objective on these nets
 METHODS = AUTOENCODING + BASELINES
 # Published results on the same protocol (2,500 samples, high quality = within 3 std), as
 # reported in the PacGAN paper (Lin et al. 2018) for PacGAN, VEEGAN and unrolled GAN.
