@@ -6,14 +6,14 @@ penalty on real data only, centred at zero); G keeps the non-saturating loss -E 
 the "standard" GAN loss of their experiments (LMescheder/GAN_stability,
 gan_training/train.py: binary cross-entropy with target 1 for G, ``reg_type: real``).
 
-Choices: gamma = 10, the value of every image experiment they released
-(GAN_stability configs/default.yaml, celebAHQ.yaml, imagenet.yaml, lsun_*.yaml:
-``reg_param: 10``), here on every table, 2D included (their paper gives no 2D value for
-these protocols; another gamma is a labelled variant). The formula is the paper's, gamma/2
-times the mean squared gradient norm; their released code multiplies the mean squared norm
-by ``reg_param`` itself (``reg_param * compute_grad2(d_real, x_real).mean()``), i.e. gamma = 20
-in the paper's notation: a variant ``{name: r1, gamma: 20.0}`` reproduces the code. The
-penalty is per sample, so D holds no batch norm (``critic_batchnorm``, as gan_gp's).
+Choices: gamma = 10, the value of every image experiment they released (GAN_stability
+configs/default.yaml: ``reg_type: real``, ``reg_param: 10.``, which the celebAHQ, imagenet
+and lsun_* configs inherit), here on every table, 2D included (another gamma is a labelled
+variant). The formula is the paper's, gamma/2 times the mean squared gradient norm; their
+released code multiplies the mean squared norm by ``reg_param`` itself (gan_training/train.py:
+``reg_param * compute_grad2(d_real, x_real).mean()``), i.e. gamma = 20 in the paper's
+notation: a variant ``{name: r1, gamma: 20.0}`` reproduces the code. The penalty is per
+sample, so D holds no batch norm (``critic_batchnorm``, as gan_gp's).
 Everything else (nets, optimiser, lr, batch, steps) is the table's protocol, not their
 ResNets and RMSprop: the objective alone is theirs.
 

@@ -18,7 +18,12 @@ of generator pairs (z, G(z)), z ~ N(0, I), with that of reconstructor pairs (F(x
 
 Choices: d is the squared l2 distance summed over the latent dimensions, averaged over the
 batch, weight 1 (``reconstruction_weight``; the paper adds it to the KL estimate with no
-weight). The reconstructor is deterministic (the paper allows p_theta(z|x) to be a
+weight). A public TF1 copy of the authors' 2D script (the structure of akashgit/VEEGAN's
+VEEGAN_2D_RING notebook) writes the same objective with a unit-variance Gaussian
+log-likelihood for the reconstruction, i.e. 1/2 ||z - F(G(z))||^2 (``{name: veegan,
+reconstruction_weight: 0.5}`` as a labelled variant), with 254-dimensional noise for the 2D
+data, a one-hidden-layer D of 128 units, Adam(1e-3, beta1 0.5) and batch 500; these tables keep
+their own latent size (2 on ring8/grid25), nets and batch for every row. The reconstructor is deterministic (the paper allows p_theta(z|x) to be a
 distribution; its Algorithm 1 samples z_g ~ p_theta(z|x_i)): F(x) is the family's encoder,
 linear output, as BiGAN's. D(z, x) is BiGAN's joint discriminator
 (``aegan.nets.joint.joint_discriminator``: the data D's features for x, an MLP for z, an MLP
