@@ -31,9 +31,9 @@ AUTOENCODING = ["nsgan", "ae", "gan_ae", "gan_ae_decay", "reg_gan", "mdgan", "vl
 # core: its layer is O(batch^2); the MMD methods and unrolled GAN ~0.1 s/step)
 BASELINES = ["gan", "lsgan", "instance_noise", "ebgan", "began", "aae", "age", "bigan", "vaegan", "alpha_gan",
              "wgan", "wgan_gp", "unrolled", "gmmn", "gan_mmd", "gan_mb"]
-# issue 29's anchors (rows today's readers ask for): PacGAN and SN-GAN; their labelled variants
-# (pacgan_packs, sngan_adam_c) run by label
-ANCHORS = ["pacgan", "sngan"]
+# issue 29's anchors (rows today's readers ask for): PacGAN, SN-GAN, VEEGAN, NS-GAN + R1 and R3GAN's objective
+# on these nets; their labelled variants (pacgan_packs, sngan_adam_c) run by label
+ANCHORS = ["pacgan", "sngan", "veegan", "r1", "r3gan"]
 METHODS = AUTOENCODING + BASELINES + ANCHORS
 # Published results on the same protocol (2,500 samples, high quality = within 3 std), as
 # reported in the PacGAN paper (Lin et al. 2018) for PacGAN, VEEGAN and unrolled GAN.

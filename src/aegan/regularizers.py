@@ -9,7 +9,7 @@ method's phases can add any of them. ``AdaptiveDecay`` holds the two-stage sched
 - latent discriminator (adversarial-autoencoder style, 000 App. C): ``latent_discriminator_loss``
   for D_z, ``latent_matching_loss`` for the encoder
 - adaptive decay alpha_L (000 Sec. 3): ``AdaptiveDecay``
-- gradient penalties (003 Sec. 6.4): ``gradient_penalty``
+- gradient penalties (003 Sec. 6.4; R1/R2 of Mescheder et al. 2018): ``gradient_penalty``
 - reconstruction from discriminator features (GAN-RL, 003 Eq. 3): ``feature_reconstruction``, ``attach_feature_map``
 """
 
@@ -94,14 +94,24 @@ class AdaptiveDecay:
         self.switch_step = state.get("switch_step")  # checkpoints before 2026-12-07 lack it
 
 
-# -- gradient penalties (003 Sec. 6.4) ---------------------------------------------------------
-def gradient_penalty(kind: Literal["gp", "dragan"], d: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
-    """(||grad D||_2 - 1)^2 on real/fake interpolates ("gp", GAN-GP) or near the data ("dragan")."""
+# -- gradient penalties (003 Sec. 6.4; Mescheder et al. 2018) ---------------------------------
+PenaltyKind = Literal["gp", "dragan", "r1", "r2"]
+
+
+def gradient_penalty(kind: PenaltyKind, d: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+    """(||grad D||_2 - 1)^2 on real/fake interpolates ("gp", GAN-GP) or near the data
+    ("dragan"); ||grad D||_2^2 on the real batch ("r1") or on the generated one ("r2"), the
+    zero-centred penalties of Mescheder et al. 2018, Sec. 4.1 (their gamma/2 is the caller's
+    weight). Every kind is unweighted and averaged over the batch."""
     if kind == "gp":
         return penalties.interpolate_gradient_penalty(d, real, fake)
     if kind == "dragan":
         return penalties.dragan_penalty(d, real)
-    raise ValueError(f"unknown gradient penalty {kind!r}; accepted: gp, dragan")
+    if kind == "r1":
+        return penalties.zero_centred_penalty(d, real)
+    if kind == "r2":
+        return penalties.zero_centred_penalty(d, fake)
+    raise ValueError(f"unknown gradient penalty {kind!r}; accepted: gp, dragan, r1, r2")
 
 
 # -- reconstruction from discriminator features (GAN-RL) -------------------------------------

@@ -61,3 +61,34 @@ def test_wasserstein():
     real, fake = torch.tensor([1.0, 3.0]), torch.tensor([0.0, -2.0])
     assert_close(adv.wasserstein_critic(real, fake), torch.tensor(-1.0 - 2.0))
     assert_close(adv.wasserstein_generator(fake), torch.tensor(1.0))
+
+
+# -- relativistic pairing (RpGAN; R3GAN's objective) ----------------------------------------------
+def _softplus(t: float) -> float:
+    return math.log1p(math.exp(t))
+
+
+def test_relativistic_pairing_on_given_logits():
+    """D's loss E softplus(D(G(z)) - D(x)) and G's E softplus(D(x) - D(G(z))), pair by pair:
+    D(x) = (3, 4), D(G(z)) = (0, 6) -> differences fake - real = (-3, 2)."""
+    real, fake = torch.tensor([3.0, 4.0]), torch.tensor([0.0, 6.0])
+    d_loss = (_softplus(-3.0) + _softplus(2.0)) / 2  # (0.048587 + 2.126928) / 2 = 1.087758
+    g_loss = (_softplus(3.0) + _softplus(-2.0)) / 2  # (3.048587 + 0.126928) / 2 = 1.587758
+    assert_close(adv.relativistic_pairing(fake, real), torch.tensor(d_loss))
+    assert_close(adv.relativistic_pairing(real, fake), torch.tensor(g_loss))
+    assert abs(d_loss - 1.087758) < 1e-6 and abs(g_loss - 1.587758) < 1e-6
+
+
+def test_relativistic_pairing_reads_differences_only_and_pairs_in_order():
+    real, fake = torch.tensor([3.0, 4.0]), torch.tensor([0.0, 6.0])
+    assert_close(adv.relativistic_pairing(fake + 7.0, real + 7.0), adv.relativistic_pairing(fake, real))
+    assert_close(adv.relativistic_pairing(torch.zeros(3), torch.zeros(3)), torch.tensor(math.log(2)))
+    swapped = adv.relativistic_pairing(fake.flip(0), real)  # pairs (6 - 3, 0 - 4): another value
+    assert not torch.allclose(swapped, adv.relativistic_pairing(fake, real))
+
+
+def test_relativistic_pairing_refuses_batches_of_two_sizes():
+    import pytest
+
+    with pytest.raises(ValueError, match="one size"):
+        adv.relativistic_pairing(torch.zeros(3), torch.zeros(4))

@@ -70,3 +70,20 @@ def generator_log_ratio(fake_logits: Tensor) -> Tensor:
     it neither saturates when D wins (like -log D) nor vanishes when D is fooled.
     """
     return -fake_logits.mean()
+
+
+def relativistic_pairing(first_logits: Tensor, second_logits: Tensor) -> Tensor:
+    """The relativistic pairing loss E softplus(d_1 - d_2) = -E log sigmoid(d_2 - d_1), the i-th
+    sample of one batch paired with the i-th of the other (RpGAN; Huang et al. 2024, "The GAN
+    is dead; long live the GAN!", Sec. 2, with f = softplus).
+
+    D minimises it with (fake, real): E softplus(D(G(z)) - D(x)), it wins by ranking each real
+    sample above its fake partner; G minimises it with (real, fake): E softplus(D(x) - D(G(z)))
+    (brownvc/R3GAN, R3GAN/Trainer.py: softplus(-(D(x) - D(G(z)))) for D and
+    softplus(-(D(G(z)) - D(x))) for G). Only differences of logits enter, so adding a constant
+    to D changes nothing. Both batches must have the same size.
+    """
+    if first_logits.shape != second_logits.shape:
+        raise ValueError(f"relativistic pairing needs batches of one size, got {tuple(first_logits.shape)} "
+                         f"and {tuple(second_logits.shape)}")
+    return F.softplus(first_logits - second_logits).mean()

@@ -1,5 +1,9 @@
 """Gradient penalties on a discriminator/critic ``d`` (a callable x -> (N,) scores).
 
+Two families share one helper (``_grad_norm_penalty``): the one-centred penalties
+E (||grad D||_2 - 1)^2 of WGAN-GP and DRAGAN, and the zero-centred E ||grad D||_2^2 of
+Mescheder et al. 2018 (R1 on real data, R2 on generated data; target 0).
+
 All return the unweighted penalty; the method multiplies by its lambda. ``create_graph``
 is on so that the penalty itself is differentiated into D's parameters. That double
 backward runs through the eager module even when ``d`` is a ``torch.compile`` wrapper
@@ -25,8 +29,10 @@ def _grad_norm_penalty(d, points: Tensor, target: float) -> Tensor:
     points = points.detach().requires_grad_(True)
     scores = d(points)
     (grad,) = torch.autograd.grad(scores.sum(), points, create_graph=True)
-    # one norm per output of D: per sample, or per pack of m samples for a packed D
-    return (grad.reshape(scores.shape[0], -1).norm(2, dim=1) - target).pow(2).mean()
+    grad = grad.reshape(scores.shape[0], -1)  # one norm per output of D: per sample, or per pack of m samples
+    if target == 0:  # zero-centred: the squared norm itself (its gradient 2g is smooth where g = 0, the norm's is not)
+        return grad.pow(2).sum(1).mean()
+    return (grad.norm(2, dim=1) - target).pow(2).mean()
 
 
 def interpolate(real: Tensor, fake: Tensor, generator: torch.Generator | None = None, pack: int = 1) -> Tensor:
@@ -55,3 +61,15 @@ def perturb(real: Tensor, scale: float = 0.5) -> Tensor:
 def dragan_penalty(d, real: Tensor, scale: float = 0.5, target: float = 1.0) -> Tensor:
     """E (||grad D(x_p)||_2 - 1)^2 on perturbed real data (Kodali et al. 2017; 003 Sec. 6.4)."""
     return _grad_norm_penalty(d, perturb(real, scale), target)
+
+
+def zero_centred_penalty(d, points: Tensor) -> Tensor:
+    """E ||grad_x D(x)||_2^2 at ``points`` (detached): unweighted, the squared norm summed
+    over every data dimension of a sample, averaged over the batch.
+
+    Mescheder, Geiger, Nowozin 2018 ("Which training methods for GANs do actually
+    converge?", Sec. 4.1): R1 = gamma/2 E_{p_D} ||grad D(x)||^2 on real data, R2 the same on
+    generated data; the method multiplies this by gamma/2. For a linear D(x) = w.x it is
+    ||w||^2 at every point.
+    """
+    return _grad_norm_penalty(d, points, target=0.0)

@@ -13,11 +13,9 @@ could not model the interaction between x and z).
 
 from __future__ import annotations
 
-import torch
-
 from aegan.losses import adversarial as adv
 from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, record, register
-from aegan.nets.joint import JointDiscriminator
+from aegan.nets.joint import joint_discriminator, pair_logits
 
 
 @register
@@ -31,10 +29,7 @@ class BiGAN(Method):
     Config = MethodConfig
 
     def build_nets(self, factory):
-        x_part = factory.discriminator()
-        width = x_part.feature_dim
-        d = JointDiscriminator(x_part.features, width, factory.latent_mlp(self.latent_dim, width), width,
-                               factory.latent_mlp(2 * width, 1))
+        d = joint_discriminator(factory, self.latent_dim)
         return {"generator": factory.generator(), "encoder": factory.encoder(), "discriminator": d}
 
     def pairs(self, nets: Nets, batch: Batch, scratch: Scratch):
@@ -43,10 +38,7 @@ class BiGAN(Method):
         return (batch.x, nets["encoder"](batch.x)), (self.generate(nets, z), z)
 
     def joint_logits(self, d, real_pair, fake_pair):
-        x = torch.cat([real_pair[0], fake_pair[0]])
-        z = torch.cat([real_pair[1], fake_pair[1]])
-        out = d(x, z)
-        return out[: real_pair[0].shape[0]], out[real_pair[0].shape[0]:]
+        return pair_logits(d, real_pair, fake_pair)
 
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         real_pair, fake_pair = self.pairs(nets, batch, scratch)

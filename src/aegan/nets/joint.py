@@ -1,4 +1,6 @@
-"""A discriminator on (x, z) pairs for BiGAN / ALI (Donahue et al. 2017; Dumoulin et al. 2017)."""
+"""A discriminator on (x, z) pairs for BiGAN / ALI (Donahue et al. 2017; Dumoulin et al. 2017)
+and VEEGAN (Srivastava et al. 2017): ``JointDiscriminator``, built from a family's parts by
+``joint_discriminator``; ``pair_logits`` runs it on two sets of pairs in one pass."""
 
 from __future__ import annotations
 
@@ -21,3 +23,21 @@ class JointDiscriminator(nn.Module):
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
         h = torch.cat([self.features(x).flatten(1), self.code(z)], dim=1)  # (N, feature_dim + code_dim)
         return self.head(h).reshape(-1)
+
+
+def joint_discriminator(factory, latent_dim: int) -> JointDiscriminator:
+    """D(x, z) from factory parts: the data discriminator's ``features`` for x, a
+    ``latent_mlp`` of z to ``feature_dim`` features, and a ``latent_mlp`` head on the
+    concatenation (a linear head could not model the interaction between x and z)."""
+    x_part = factory.discriminator()
+    width = x_part.feature_dim
+    return JointDiscriminator(x_part.features, width, factory.latent_mlp(latent_dim, width), width,
+                              factory.latent_mlp(2 * width, 1))
+
+
+def pair_logits(d: nn.Module, first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
+    """D's logits on two batches of (x, z) pairs, computed in one forward pass."""
+    x = torch.cat([first[0], second[0]])
+    z = torch.cat([first[1], second[1]])
+    out = d(x, z)
+    return out[: first[0].shape[0]], out[first[0].shape[0]:]
