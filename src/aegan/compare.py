@@ -53,6 +53,10 @@ METHOD_STATE_COLUMNS = {  # Method.final_metrics, by key
     "method/switch_step": ("first step of stage 2 (n/a: never)", "method/switch_step", 0),
     "method/alpha_l": ("alpha_L at the end", "method/alpha_l", ".3g"),
 }
+# the compute beside every score (aegan.compute adds them to a table's records as metrics)
+COMPUTE_COLUMNS = (("G updates", "compute/g_updates", 0), ("D updates", "compute/d_updates", 0),
+                   ("E updates", "compute/e_updates", 0), ("training seconds", "compute/train_seconds", 0),
+                   ("GFLOPs per step", "compute/gflops_per_step", ".3g"))
 MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
 
 
@@ -77,7 +81,10 @@ def columns_for(results: list[dict[str, Any]]) -> list[tuple[str, str, int]]:
     state = {key for r in results for key in r["metrics"] if key.startswith("method/")}
     columns += [col for key, col in METHOD_STATE_COLUMNS.items() if key in state]
     dynamics = {key for r in results for key in r["metrics"] if key.startswith("dynamics/")}
-    return columns + [dynamics_column(key) for key in sorted(dynamics, key=lambda k: _dynamics_rank(k, dynamics))]
+    columns += [dynamics_column(key) for key in sorted(dynamics, key=lambda k: _dynamics_rank(k, dynamics))]
+    # last, what the runs spent (records' compute pseudo-metrics, aegan.compute): updates, seconds,
+    # FLOPs; a column where no run has a nonzero value (E updates of a table without an encoder) is left out
+    return columns + [col for col in COMPUTE_COLUMNS if any(r["metrics"].get(col[1]) for r in results)]
 
 
 def registered_columns(metric: str) -> tuple[tuple[str, str, int | str], ...]:

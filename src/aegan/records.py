@@ -35,6 +35,7 @@ SCHEMA = 1
 RECORD_FILE = "record.json"
 PROTOCOL_FILE = "protocol.json"  # a records directory's table protocol, per benchmark
 REFERENCES_FILE = "references.yaml"  # published reference rows (tables.load_references)
+COMPUTE_FILE = "compute.json"  # a benchmark's FLOP counts per row, a cache beside its records (aegan.compute)
 MAX_POINTS = 200  # the thinned series: at most this many points per scalar
 # train keys that change neither the numbers nor their meaning (where and how a run is logged)
 BOOKKEEPING = {"train": ("seed", "device", "threads", "log_every", "checkpoint_every", "snapshots", "tensorboard",
@@ -42,8 +43,13 @@ BOOKKEEPING = {"train": ("seed", "device", "threads", "log_every", "checkpoint_e
                "eval": ("every", "every_n_samples")}  # evaluations during training leave the run as it is
 INCEPTION_METRICS = ("fid", "inception_score", "prdc")
 SERIES_PREFIXES = ("loss/", "grad/", "diag/")
+EVAL_TIME = "time/train_seconds"  # an eval.jsonl row's training seconds so far (the budget curves' wall time)
+# the compute beside every score (aegan.compute): pseudo-metrics a table adds to each record's
+# metrics when it loads them, never stored in a record; costs, so lower is better
+COMPUTE_METRICS = ("compute/g_updates", "compute/d_updates", "compute/e_updates", "compute/train_seconds",
+                   "compute/gflops_per_step")
 # metrics where lower is better (the worst seed is the highest); every other tabulated metric is higher-better
-LOWER_IS_BETTER = frozenset({"fid/fid", "fid/kid", "mixture/kl", "mnist_modes/kl"})
+LOWER_IS_BETTER = frozenset({"fid/fid", "fid/kid", "mixture/kl", "mnist_modes/kl", *COMPUTE_METRICS})
 # metrics a run reports the best value of over training (eval.every), the direction from
 # LOWER_IS_BETTER (003 Tables 3, 6: "the best FIDs and the iterations")
 BEST_OF = ("fid/fid", "fid/kid", "mnist_modes/modes", "mode_score/mode_score", "classifier_is/inception_score")
@@ -320,10 +326,12 @@ def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: 
         "peak_memory_mb": result.get("peak_memory_mb", meta.get("peak_memory_mb", {})),
         # net -> optimiser, lr, initialisation and optimiser steps per training step
         "training": result.get("training", meta.get("training", {})),
+        "data_shape": meta.get("data_shape"),  # one sample's shape: what aegan.compute builds the nets for
         "series": thin_series(read_log(Path(run_dir) / "log.jsonl")),
-        # the metrics during training (eval.every), each a point at its step; the final metrics are above
-        "eval_history": thin_series(read_log(Path(run_dir) / "eval.jsonl"), prefixes=tuple(f"{m}/" for m in
-                                                                                        config["eval"]["metrics"])),
+        # the metrics during training (eval.every), each a point at its step, with the training seconds
+        # so far (EVAL_TIME); the final metrics are above
+        "eval_history": thin_series(read_log(Path(run_dir) / "eval.jsonl"),
+                                    prefixes=(*(f"{m}/" for m in config["eval"]["metrics"]), "time/")),
         "samples_preview": samples_preview(Path(run_dir)),
         "environment": environment(device),
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -363,7 +371,7 @@ def load_records(dirs: Iterable[str | Path]) -> tuple[list[tuple[Path, dict[str,
             problems.append(f"{root}: not a directory")
             continue
         for path in sorted(root.rglob("*.json")):
-            if path.name.startswith(".") or path.name in ("metrics.json", "results.json", PROTOCOL_FILE):
+            if path.name.startswith(".") or path.name in ("metrics.json", "results.json", PROTOCOL_FILE, COMPUTE_FILE):
                 continue
             record = read_record(path)
             if record is None:

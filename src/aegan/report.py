@@ -249,6 +249,7 @@ def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, 
 def table_context(table: Table, out_dir: Path, search_dirs: list[Path],
                   options: StatsOptions = StatsOptions()) -> dict[str, Any]:
     """Everything the template shows for one table."""
+    from aegan.budget import budget_figures
     from aegan.compare import INTERVAL_NOTES, TERM_COLUMN, _all_modes, _cell, columns_for, term_text
     from aegan.tables import as_results
 
@@ -306,6 +307,7 @@ def table_context(table: Table, out_dir: Path, search_dirs: list[Path],
             "reference_notes": [f"{r['label']}: {'; '.join(r['notes'])}" for r in table.references if r["notes"]],
             "header": header_context(table), "curves": curves_figures(table), "samples_figure": figure,
             "metric_curves": metric_curves_figures(table, columns),
+            "budget_curves": budget_figures(table, columns), "compute_notes": table.compute_notes,
             "grid": grid_figure(table, primary),
             "grid_distribution": grid_distribution(table, primary) if primary else None,
             "interval_note": INTERVAL_NOTES[options.interval],

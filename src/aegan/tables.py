@@ -27,6 +27,13 @@ from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.config import ConfigError
 
 
+def add_compute(items: list[tuple[Path, dict[str, Any]]]) -> list[str]:
+    """``aegan.compute.add_compute`` (imported when a table is built: it needs torch)."""
+    from aegan.compute import add_compute as add
+
+    return add(items)
+
+
 @dataclass
 class Table:
     """The accepted records of one benchmark, in row order, and what was left out and why."""
@@ -39,6 +46,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     references: list[dict[str, Any]] = field(default_factory=list)
     baseline: str | None = None  # the records directory's default baseline row (baselines.yaml)
+    compute_notes: list[str] = field(default_factory=list)  # what the compute columns could not count (aegan.compute)
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """label -> its records, ordered by seed."""
@@ -119,6 +127,7 @@ def build_tables(dirs: Iterable[str | Path], references: Iterable[str | Path] = 
         table = Table(bench, stored["protocol_hash"], stored["protocol"],
                       references=_references(dirs, bench, references), baseline=baselines.get(bench))
         _accept(table, items)
+        table.compute_notes = add_compute(table.records)  # G/D updates, seconds, FLOPs as metrics
         rank = {label: i for i, label in enumerate(order.get(bench, []))}
         table.records.sort(key=lambda pr: (rank.get(pr[1]["label"], len(rank)), pr[1]["label"], pr[1]["seed"]))
         tables.append(table)
@@ -241,8 +250,10 @@ def reference_cells(table: Table, columns: list[tuple]) -> list[list[str]]:
 
 
 def primary_column(columns: list[tuple]) -> tuple | None:
-    """The column a table is judged by: a worst-seed ("min") column's metric, else the first."""
-    return next((c for c in columns if c[3:] == ("min",)), columns[0] if columns else None)
+    """The column a table is judged by: a worst-seed ("min") column's metric, else the first
+    score (a compute column only when the table has no score)."""
+    scores = [c for c in columns if not c[1].startswith("compute/")] or columns
+    return next((c for c in scores if c[3:] == ("min",)), scores[0] if scores else None)
 
 
 def grid_values(table: Table, metric: str) -> dict[str, dict[tuple, float]]:
@@ -522,6 +533,7 @@ def markdown(table: Table, grid_only: bool = False, options: StatsOptions = Stat
         lines += [summary, ""]
     lines += [f"protocol hash `{table.protocol_hash[:12]}` ({len(table.records)} records)"]
     lines += [f"- refused: {m}" for m in table.refused] + [f"- note: {m}" for m in table.notes]
+    lines += [f"- compute: {m}" for m in table.compute_notes] if not (grid_only and summary) else []
     return "\n".join(lines) + "\n"
 
 

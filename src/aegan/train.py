@@ -29,7 +29,7 @@ from aegan import distributed
 from aegan.checkpoint import (CheckpointError, atomic_write, atomic_write_json, atomic_write_text, capture_rng, load_checkpoint,
                               restore_rng, save_checkpoint)
 from aegan.config import ConfigError, RunConfig, build_config
-from aegan.data import build_dataset
+from aegan.data import DataSource, build_dataset
 from aegan.methods import METHODS, Batch, Phase
 from aegan.methods.base import build_method_nets
 from aegan.metrics import EvalContext, evaluate, resolved_params
@@ -38,6 +38,7 @@ from aegan.nets.init import run_init
 from aegan.progress import disable as progress_disable
 from aegan.noise import add_instance_noise, linear_anneal
 from aegan.monitor import Monitor
+from aegan.records import EVAL_TIME
 from aegan.runlock import run_lock
 from aegan.runlog import DivergenceError, NullLog, ScalarLog, append_line, truncate_after
 
@@ -139,7 +140,9 @@ def snapshot_steps(steps: int, count: int) -> set[int]:
 
 
 class Trainer:
-    def __init__(self, config: RunConfig, run_dir: str | Path):
+    def __init__(self, config: RunConfig, run_dir: str | Path, data: DataSource | None = None):
+        """``data``: a data source to train on instead of the config's dataset (aegan.compute
+        counts a step's FLOPs on random batches of the data's shape, without its files)."""
         self.config = config
         self.paths = RunPaths(run_dir)
         train = config.train
@@ -153,7 +156,8 @@ class Trainer:
         np.random.seed(train.seed % 2**32)
         random.seed(train.seed)  # for user code and libraries: aegan itself draws from torch's RNGs
         rank_seed = train.seed + 10007 * self.dist.rank  # each rank its own batches and z
-        self.data = build_dataset(config.data.name, config.data.params, rank_seed, self.device)
+        self.data = data if data is not None else build_dataset(config.data.name, config.data.params, rank_seed,
+                                                                self.device)
         self.method = METHODS[config.method.name](config.method.params, config.model.params.latent_dim)
         if self.dist.active:
             self.method.batch_mean = self.dist.mean  # batch statistics of the method's state: over all ranks
@@ -484,7 +488,7 @@ class Trainer:
         if result is None and self.monitor is not None:
             meta = {**meta, "warnings": self.monitor.warnings, "data_protocol": self.data.describe(),
                     "peak_memory_mb": peak_memory_mb(self.device)}
-        meta = {**meta, "training": self.training_setup()}
+        meta = {**meta, "training": self.training_setup(), "data_shape": list(self.data.shape)}
         clock, before = self._wall_origin or (self._built_at, self.train_seconds)  # fit, else eval alone
         record = records.build_record(self.paths.root, self.config.to_dict(), status=status, reason=reason,
                                       step=self.step, meta=meta, result=result, train_seconds=self.train_seconds,
@@ -545,7 +549,8 @@ class Trainer:
             metrics = evaluate(self._eval_context(ev.every_n_samples or ev.n_samples), ev.metrics, ev.params)
         finally:
             restore_rng(state)
-        append_line(self.paths.eval_log, {"step": self.step, **metrics})
+        # with the training seconds so far: the budget curves' wall time (aegan.budget)
+        append_line(self.paths.eval_log, {"step": self.step, EVAL_TIME: round(self.train_seconds, 3), **metrics})
         if getattr(log, "writer", None) is not None:
             for key, value in metrics.items():
                 if value is not None and np.isfinite(value):
