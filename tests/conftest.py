@@ -42,6 +42,11 @@ def fit_interrupted_at(trainer, call: int) -> None:
         trainer.fit(progress=False)
 
 
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: a test of tens of seconds, in the default suite "
+                                       "(-m 'not slow' leaves it out)")
+
+
 @pytest.fixture(autouse=True)
 def _one_thread():
     torch.set_num_threads(1)

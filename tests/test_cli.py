@@ -34,10 +34,25 @@ def test_train_sample_eval_resume(tmp_path, config_file, capsys):
     assert main(["sample", str(run), "--n", "50", "--out", str(out)]) == 0
     assert np.load(out).shape == (50, 2)
 
+    trained = json.loads((run / "metrics.json").read_text())
     (run / "metrics.json").unlink()
     assert main(["eval", str(run)]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["step"] == 4 and 0 <= metrics["metrics"]["mixture/modes"] <= 8
+    assert metrics["step"] == 4 and metrics["metrics"] == trained["metrics"]  # the same checkpoint and eval seed
+    # the mixture scores against a count worked out here from the run's samples (the eval seed
+    # 1234, 200 of them) and ring8's geometry (8 centres on the unit circle, std 0.01); k_std
+    # 86 (a radius of 0.86, about the median distance of these barely trained samples) makes
+    # both numbers informative: some but not all samples and modes count
+    assert main(["eval", str(run), "--eval.params.mixture.k_std=86"]) == 0
+    wide = json.loads((run / "metrics.json").read_text())["metrics"]
+    assert main(["sample", str(run), "--n", "200", "--seed", "1234", "--out", str(tmp_path / "eval.npy")]) == 0
+    points = np.load(tmp_path / "eval.npy").astype(np.float64)
+    angles = 2 * np.pi * np.arange(8) / 8
+    dist = np.linalg.norm(points[:, None] - np.stack([np.cos(angles), np.sin(angles)], 1)[None], axis=2)
+    good = dist.min(1) < 86 * 0.01
+    modes = len(set(dist.argmin(1)[good].tolist()))
+    assert 0 < modes < 8 and 0 < good.mean() < 1
+    assert wide["mixture/modes"] == modes and wide["mixture/high_quality"] == pytest.approx(good.mean(), abs=1e-12)
 
     assert main(["train", "--resume", str(run), "--train.steps=6", "--no-progress"]) == 0
     assert json.loads((run / "metrics.json").read_text())["step"] == 6

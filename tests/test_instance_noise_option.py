@@ -35,11 +35,50 @@ def test_methods_reading_d_features_directly_get_noisy_inputs_too(tmp_path):
         assert not torch.equal(features(x), features(x))
 
 
+def _inputs_reaching_the_first_layer(trainer, name):
+    """Record, for every training-mode call of data discriminator ``name``, (step, the input
+    the method gave it, the input its first Linear layer received): their difference is the
+    noise that reached D. The clean input is taken by hooks put before every other hook of the
+    net and of its ``features`` (methods reading D's features call those directly)."""
+    net, calls, clean = trainer.nets[name], [], {}
+    first = next(m for m in net.modules() if isinstance(m, torch.nn.Linear))
+
+    def given(module, args):
+        clean.setdefault("x", args[0].detach().clone())  # the outermost entry of this call
+
+    def reached(module, args):
+        x = clean.pop("x")
+        if module.training:
+            calls.append((trainer.step, x, args[0].detach().clone()))
+
+    for entry in {net, net.features}:
+        entry.register_forward_pre_hook(given, prepend=True)
+    first.register_forward_pre_hook(reached)
+    return calls
+
+
 @pytest.mark.parametrize("method", sorted(m for m in METHODS if METHODS[m].data_discriminators))
-def test_every_method_with_a_data_discriminator_trains_with_it(method, tmp_path):
-    trainer = Trainer(tiny_config(**{**NOISY, "method.name": method, "train.steps": 2, "eval.metrics": []}), tmp_path)
+def test_every_method_with_a_data_discriminator_gets_the_annealed_noise_on_its_input(method, tmp_path):
+    """During training the input of each data discriminator's first layer is its input plus
+    Gaussian noise of std sigma * (1 - step / instance_noise_steps) (1, 2/3, 1/3, then 0),
+    measured on the noise that arrived, at every step and for every such net."""
+    sigma, anneal, steps = 1.0, 3, 4
+    trainer = Trainer(tiny_config(**{"method.name": method, "train.steps": steps, "train.batch_size": 256,
+                                     "train.instance_noise": sigma, "train.instance_noise_steps": anneal,
+                                     "eval.metrics": []}), tmp_path)
+    calls = {name: _inputs_reaching_the_first_layer(trainer, name) for name in trainer.method.data_discriminators}
     trainer.fit(progress=False)
-    assert trainer.step == 2
+    for name, seen in calls.items():
+        assert {step for step, _, _ in seen} == set(range(steps)), (name, "D was not called at every step")
+        for step in range(steps):
+            noise = torch.cat([(noisy - x).flatten() for s, x, noisy in seen if s == step]).double()
+            want = sigma * max(0.0, 1 - step / anneal)
+            if want == 0:
+                assert torch.equal(noise, torch.zeros_like(noise)), (name, step)  # annealed away: the input itself
+                continue
+            spread = 5 / (2 * len(noise)) ** 0.5  # 5 standard errors of a sample std
+            assert noise.std().item() == pytest.approx(want, rel=spread), (name, step)
+            assert abs(noise.mean().item()) < 5 * want / len(noise) ** 0.5, (name, step)
 
 
 def test_gan_ae_methods_take_the_noise_on_their_data_discriminator(tmp_path):

@@ -17,13 +17,25 @@ def test_linear_decay_holds_then_falls_to_zero_at_the_end():
     assert all(a >= b for a, b in zip(factors, factors[1:]))
 
 
-def test_optimisers_follow_the_schedule(tmp_path):
-    trainer = Trainer(tiny_config(**{"train.steps": 6, "train.lr_decay": "linear", "train.lr_decay_start": 0.5}),
-                      tmp_path / "run")
+def test_optimisers_follow_the_schedule_at_every_step(tmp_path):
+    """Every optimiser step of every net runs at base lr * the schedule's factor of its step,
+    the factor written out here for 6 steps with the decay from step 3 (lr_decay_start 0.5):
+    1 for steps 0-2, then (6 - step) / (6 - 3) = 1, 2/3, 1/3 for steps 3-5; each net's base
+    lr scaled by the method's own factor (VLGAN's D learns 10x faster)."""
+    factor = [1.0, 1.0, 1.0, 1.0, 2 / 3, 1 / 3]
+    trainer = Trainer(tiny_config(**{"method.name": "vlgan", "train.steps": 6, "train.lr_decay": "linear",
+                                     "train.lr_decay_start": 0.5, "eval.metrics": []}), tmp_path / "run")
+    seen = {name: [] for name in trainer.optimizers}
+    for name, opt in trainer.optimizers.items():
+        opt.register_step_pre_hook(lambda o, args, kwargs, name=name: seen[name].append(
+            (trainer.step, [g["lr"] for g in o.param_groups])))
     trainer.fit(progress=False)
-    # the last step (index 5 of 6) ran at lr * (6 - 5) / (6 - 3)
-    for opt in trainer.optimizers.values():
-        assert opt.param_groups[0]["lr"] == pytest.approx(1e-3 / 3)
+    base = {name: 1e-3 * trainer.method.lr_scale(name) for name in trainer.optimizers}
+    assert base["discriminator"] == pytest.approx(10 * base["generator"])  # the nets' rates differ
+    for name, steps in seen.items():
+        assert sorted({step for step, _ in steps}) == list(range(6)), name  # every net stepped at every step
+        for step, rates in steps:
+            assert rates == pytest.approx([base[name] * factor[step]] * len(rates), rel=1e-12), (name, step)
 
 
 def test_bad_schedule_values_are_config_errors():
@@ -54,8 +66,14 @@ def test_a_longer_budget_past_the_decay_start_is_refused(tmp_path):
 
 
 def test_a_longer_budget_before_any_decay_continues(tmp_path):
+    from aegan.config import ConfigError
     from aegan.train import check_schedule_unchanged
 
     config = tiny_config(**{"train.steps": 10, "train.lr_decay": "linear", "train.lr_decay_start": 0.5})
     longer = tiny_config(**{"train.steps": 20, "train.lr_decay": "linear", "train.lr_decay_start": 0.5})
-    check_schedule_unchanged(config.train, longer.train, done=5)  # steps 0-4 ran at the full rate in both
+    # the 10-step schedule decays from step 5 on, the 20-step one from step 10; step 5 still runs
+    # at the full rate in both ((10 - 5) / (10 - 5) = 1), step 6 at 0.8 in the first only
+    for done in (0, 5, 6):
+        check_schedule_unchanged(config.train, longer.train, done=done)  # no error: steps 0-5 ran alike
+    with pytest.raises(ConfigError, match="train.steps 10 -> 20: the run is at step 7, past the start"):
+        check_schedule_unchanged(config.train, longer.train, done=7)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 import shutil
 from pathlib import Path
@@ -21,6 +22,8 @@ from tests.conftest import TINY
 
 HOT = {"hot": {"name": "reg_gan", "geometric_weight": 1.0e30, "mode_weight": 1.0e30}}  # diverges at step 1
 
+T_975_1DF = 12.706204736174707  # Student t's 97.5 % quantile at 1 degree of freedom (tan(0.475 pi))
+
 
 def _config(tmp_path, **extra):
     """TINY with wide modes (std 0.3), so that 6 steps already give seeds different numbers."""
@@ -33,9 +36,54 @@ def _compare(config, out, *args):
     return main(["compare", config, "--workers", "1", "--no-progress", "--out", str(out), *args])
 
 
+TIMING_COLUMNS = ("ms/step", "training seconds")  # clock readings: they differ between runs of one job
+
+
 def _without_timing(text):
-    """The tables without the ms/step column (timings differ between runs)."""
-    return [line.rsplit("|", 2)[0] if line.startswith("|") else line for line in text.splitlines()]
+    """The tables without their timing columns (each table's header names them)."""
+    lines, keep = [], None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            lines.append(line)
+            keep = None
+            continue
+        cells = line.strip().strip("|").split("|")
+        if keep is None:  # a table's header row
+            keep = [i for i, cell in enumerate(cells) if cell.strip() not in TIMING_COLUMNS]
+        lines.append("|".join(cells[i] for i in keep if i < len(cells)))
+    return lines
+
+
+def _expected_row(records: Path, label: str) -> tuple[str, str]:
+    """A table row of the mixture columns worked out here from the records' own values: mean and
+    its 95 % Student-t interval over seeds (mean ± t_{0.975, n-1} s / sqrt n, s with ddof 1), the worst seed's high-quality share, whether every seed
+    found all modes (``compare.COLUMNS``; the ms/step column is left out)."""
+    import statistics
+
+    runs = [read_record(p) for p in sorted((records / "tiny" / label).glob("seed*.json"))]
+    values = {key: [r["metrics"][f"mixture/{key}"] for r in runs] for key in ("modes", "high_quality",
+                                                                              "strict_modes", "kl", "total_modes")}
+    assert len(runs) == 2 and values["modes"][0] != values["modes"][1]  # seeds differ: the spread is not 0
+
+    def mean_std(key, digits):
+        mean, half = statistics.mean(values[key]), T_975_1DF * statistics.stdev(values[key]) / math.sqrt(len(runs))
+        return f"{mean:.{digits}f} [{mean - half:.{digits}f}, {mean + half:.{digits}f}]"
+
+    every = all(m == t for m, t in zip(values["modes"], values["total_modes"]))
+    cells = [label, str(len(runs)), mean_std("modes", 2), mean_std("high_quality", 3),
+             f"{min(values['high_quality']):.3f}", mean_std("strict_modes", 2), mean_std("kl", 3)]
+    return "| " + " | ".join(cells) + " |", "yes" if every else "no"
+
+
+def _assert_row(table: str, records: Path, label: str) -> None:
+    """``table``'s row of ``label`` begins with the cells worked out by ``_expected_row`` and has
+    the expected "all modes in every seed" cell (the compute columns sit between them)."""
+    head, every = _expected_row(records, label)
+    header = next(line for line in table.splitlines() if line.startswith("| method |"))
+    row = next(line for line in table.splitlines() if line.startswith(f"| {label} | "))
+    assert row.startswith(head), (row, head)
+    column = [c.strip() for c in header.split("|")].index("all modes in every seed")
+    assert row.split("|")[column].strip() == every
 
 
 def test_a_finished_run_leaves_a_record_of_everything_a_table_and_a_report_need(tmp_path):
@@ -142,7 +190,10 @@ def test_two_record_directories_merge_into_the_table_of_one(tmp_path, capsys):
     assert not messages
     assert _without_timing(merged) == _without_timing(whole)
     # modes [2, 3]: 2.5 ± t_{0.975, 1} x s / sqrt 2 = 2.5 ± 12.706 x 0.5
-    assert "| nsgan | 2 | 2.50 [-3.85, 8.85] |" in merged and "| gan | 2 |" in merged and "(4 records)" in merged
+    assert "| nsgan | 2 | 2.50 [-3.85, 8.85] |" in merged
+    for label in ("nsgan", "gan"):
+        _assert_row(merged, tmp_path / "all", label)
+    assert "(4 records)" in merged
     shutil.copytree(tmp_path / "b", tmp_path / "a", dirs_exist_ok=True)  # merging by copying files: the same
     assert _without_timing(tables_markdown([tmp_path / "a"])[0]) == _without_timing(whole)
     assert main(["tables", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "t.md")]) == 0

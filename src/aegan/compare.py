@@ -492,8 +492,10 @@ INTERVAL_NOTES = {
 
 
 def format_value(value: float, digits: int | str) -> str:
-    """A table cell's number: ``digits`` decimals, or a format spec such as ".3g" or ".2e"."""
-    return format(float(value), digits if isinstance(digits, str) else f".{digits}f")
+    """A table cell's number: ``digits`` decimals, or a format spec such as ".3g" or ".2e"; a value
+    that rounds to zero is written without a sign (an interval's rounding noise is not "-0")."""
+    text = format(float(value), digits if isinstance(digits, str) else f".{digits}f")
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def _mean_interval(values: list[float | None], digits: int | str, interval: str = "t") -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 
@@ -18,7 +19,7 @@ from PIL import Image
 
 import aegan.data.cache as cache_mod
 from aegan.cli import main
-from aegan.config import build_config
+from aegan.config import ConfigError, build_config
 from aegan.data import DATASETS, MissingDataset, build_dataset
 from aegan.data.natural import CorruptDataset, centre_box
 from aegan.train import open_run
@@ -258,7 +259,7 @@ def test_download_only_when_asked(tmp_path, monkeypatch):
     monkeypatch.setattr("torchvision.datasets.utils.download_url", failing)
     with pytest.raises(MissingDataset, match="download into .* failed .*network unreachable.*train_32x32.mat"):
         _build("svhn", root=str(tmp_path / "sv"), download=True)
-    with pytest.raises(Exception, match="download"):
+    with pytest.raises(ConfigError, match=r"^data\.download: Input should be False \(got True\)$"):
         build_config({"method": {"name": "nsgan"}, "data": {"name": "image_folder", "root": "x", "download": True}})
 
 
@@ -268,10 +269,13 @@ def test_config_keys_are_checked():
 
     assert cfg(name="stl10").data.params.resolution == 48
     assert cfg(name="celeba").data.params.crop == 108 and cfg(name="celeba").data.params.resolution == 64
-    for bad in ({"name": "cifar10", "split": "valid"}, {"name": "cifar10", "classes": [10]},
-                {"name": "celeba", "crop": 200}, {"name": "image_folder", "crop": "middle"},
-                {"name": "cifar10", "resolution": 2}, {"name": "celeba", "classes": [1]}):
-        with pytest.raises(Exception, match="data"):
+    for bad, message in (({"name": "cifar10", "split": "valid"}, "data.split: Input should be 'train' or 'test'"),
+                         ({"name": "cifar10", "classes": [10]}, "data.classes: classes must be a non-empty list"),
+                         ({"name": "celeba", "crop": 200}, "data.crop: Input should be less than or equal to 178"),
+                         ({"name": "image_folder", "crop": "middle"}, "data.crop: Input should be 'center' or 'none'"),
+                         ({"name": "cifar10", "resolution": 2}, "data.resolution: Input should be greater than or"),
+                         ({"name": "celeba", "classes": [1]}, "data.classes: Input should be None")):
+        with pytest.raises(ConfigError, match="^" + re.escape(message)):
             cfg(**bad)
     assert cfg(name="cifar100", classes=[99]).data.params.classes == [99]
 

@@ -137,6 +137,24 @@ def _write_config(tmp_path, net_file, **eval_extra):
     return path
 
 
+def _coverage_of(run, net_file, k):
+    """PRDC's coverage (Naeem et al. 2020: the share of real points whose k-NN ball holds a
+    generated one) of a run's evaluation worked out here: its samples at the eval seed (1234)
+    and its reference images (the same number from the training split, drawn with the eval seed
+    + 1, as ``fid_stats.reference_stats`` draws them), both through the feature net; not 0 or 1."""
+    from aegan.train import open_run
+
+    trainer = open_run(run)
+    net, _ = load_feature_net(net_file, "cpu")
+    n = trainer.config.eval.n_samples
+    fake = features(net, trainer.generate(n, 1234), 6, "cpu").float().double()  # the stored features are float32
+    real = features(net, trainer.data.sample(n, 1234 + 1, "train").x, 6, "cpu").float().double()
+    radius = torch.cdist(real, real).sort(dim=1).values[:, k]  # column 0: the point itself
+    coverage = (torch.cdist(real, fake).min(dim=1).values < radius).double().mean().item()
+    assert 0 < coverage < 1, coverage
+    return coverage
+
+
 def test_cli_fid_stats_then_train_and_eval_reuse_and_preprocessing_changes_invalidate(net_file, calls, tmp_path, capsys):
     config = _write_config(tmp_path, net_file)
     assert main(["fid-stats", str(config), "--no-progress"]) == 0
@@ -147,10 +165,13 @@ def test_cli_fid_stats_then_train_and_eval_reuse_and_preprocessing_changes_inval
     run = tmp_path / "run"
     assert main(["train", str(config), "--run-dir", str(run), "--no-progress"]) == 0
     fs.clear_memory()
-    assert main(["eval", str(run)]) == 0
+    # nearest_k 11 of the 12 real images: wide balls, so that some but not all of them hold one
+    # of these barely trained samples (with k 3 no real ball holds one: a coverage of 0 tells nothing)
+    assert main(["eval", str(run), "--eval.params.prdc.nearest_k=11"]) == 0
     assert calls["reference"] == 1  # end-of-training and later evals read the cache
     metrics = json.loads((run / "metrics.json").read_text())["metrics"]
-    assert np.isfinite(metrics["fid/fid"]) and 0 <= metrics["prdc/coverage"] <= 1
+    assert np.isfinite(metrics["fid/fid"])
+    assert metrics["prdc/coverage"] == pytest.approx(_coverage_of(run, net_file, k=11), abs=1e-12)
     fs.clear_memory()
     capsys.readouterr()
     assert main(["fid-stats", str(config), "--data.classes=[0,1]", "--no-progress"]) == 0
