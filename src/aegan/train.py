@@ -512,9 +512,17 @@ class Trainer:
         if self.monitor is not None:
             self.monitor.observe_snapshot(self.step, samples)
 
+    def run_name(self) -> str:
+        """"nsgan on ring8, seed 0": the row (a variant or grid point of ``aegan compare`` with
+        its method), the benchmark (the config's name under compare, else the dataset's), the seed."""
+        meta, method = self.record_meta or {}, self.config.method.name
+        label = meta.get("label") or method
+        row = label if label == method else f"{label} ({method})"
+        return f"{row} on {meta.get('benchmark') or self.config.data.name}, seed {self.config.train.seed}"
+
     def _replayed_monitor(self) -> Monitor:
         """A ``Monitor`` fed with what this run logged and snapshotted up to ``self.step`` (quietly)."""
-        monitor = Monitor(self.data, say=lambda line: tqdm.write(line, file=sys.stderr))
+        monitor = Monitor(self.data, say=lambda line: tqdm.write(line, file=sys.stderr), run=self.run_name())
         rows = []
         if self.paths.log.is_file():
             for line in self.paths.log.read_text(errors="replace").splitlines():
