@@ -428,7 +428,10 @@ class Trainer:
         cfg = self.config.train
         main = self.dist.is_main
         if main:
+            from aegan.metrics.fid_stats import check_reference_sizes
+
             atomic_write_text(self.paths.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+            check_reference_sizes(self.config, self.data)  # a reference set above the data's size: said now
         log = ScalarLog(self.paths.root, cfg.tensorboard, self.step, cfg.tensorboard_every) if main else NullLog()
         self.monitor = self._replayed_monitor() if main else None
         snaps = snapshot_steps(cfg.steps, cfg.snapshots)
