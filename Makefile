@@ -1,5 +1,6 @@
 # Two commands on a fresh machine with Python 3.11:
-#   make demo   set up .venv and run the main job (2D mode-collapse comparison, < 5 min on 2 cores)
+#   make demo   set up .venv and run the main job (2D mode-collapse comparison, < 5 min on 2 cores),
+#               its table then the committed full-protocol rows (benchmarks/demo.py)
 #   make test   set up .venv and run the test suite
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
@@ -9,7 +10,7 @@ STAMP := $(VENV)/.installed-stamp
 TORCH ?= torch==2.14.1 torchvision==0.29.1
 DEMO_METHODS ?= nsgan,reg_gan,mdgan,vlgan,gan_ae_decay,gan_rl
 DEMO_SEEDS ?= 1
-DEMO_STEPS ?= 1500
+DEMO_STEPS ?= 3000
 
 .PHONY: demo test setup bench clean
 
@@ -23,8 +24,8 @@ $(STAMP): pyproject.toml Makefile
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/aegan compare configs/toy/ring8.yaml configs/toy/grid25.yaml \
-		--methods $(DEMO_METHODS) --seeds $(DEMO_SEEDS) --train.steps=$(DEMO_STEPS) --out results/demo
+	$(BIN)/python benchmarks/demo.py --methods $(DEMO_METHODS) --seeds $(DEMO_SEEDS) --steps $(DEMO_STEPS) \
+		--out results/demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests

@@ -135,3 +135,54 @@ def test_divergence_names_phase_and_term_and_keeps_last_good_checkpoint(tmp_path
     state = load_checkpoint(tmp_path / "checkpoints" / "last.pt")
     assert state["step"] == 2
     assert all(torch.isfinite(v).all() for net in state["nets"].values() for v in net.values())
+
+
+def test_json_files_write_nan_and_inf_as_null_and_stay_strict_json(tmp_path):
+    """One convention for non-finite numbers in every JSON file (checkpoint.json_text): null."""
+    import json
+
+    from aegan.checkpoint import atomic_write_json, json_text
+    from aegan.records import dumps, read_log
+    from aegan.runlog import append_line
+
+    nan, inf = float("nan"), float("inf")
+    assert json_text({"a": nan, "b": [inf, -inf, 1.5], "c": (2, "x")}, sort_keys=True) == \
+        '{"a": null, "b": [null, null, 1.5], "c": [2, "x"]}'
+
+    def strict(text):
+        return json.loads(text, parse_constant=lambda token: pytest.fail(f"non-standard JSON token {token}"))
+
+    atomic_write_json(tmp_path / "m.json", {"metrics": {"fid/fid": nan}})
+    assert strict((tmp_path / "m.json").read_text()) == {"metrics": {"fid/fid": None}}
+    append_line(tmp_path / "eval.jsonl", {"step": 3, "fid/fid": inf})
+    assert read_log(tmp_path / "eval.jsonl") == [{"step": 3, "fid/fid": None}]
+    assert strict(dumps({"samples_preview": {"step": 2, "points": [[nan, 1.0]]}})) == \
+        {"samples_preview": {"step": 2, "points": [[None, 1.0]]}}
+
+
+def test_a_divergence_at_step_1_before_any_checkpoint_writes_a_readable_record(tmp_path, capsys):
+    """`aegan train ring8_nsgan.yaml --train.lr=1e300`: NaN from step 1, seen at the first log flush
+    (step 10) after NaN sample snapshots (steps 2-8), before any checkpoint: exit 3 and one line, not a
+    traceback, and a record that strict JSON readers take (NaN as null)."""
+    import json
+
+    import yaml
+
+    from aegan.cli import main
+    from aegan.records import read_record
+    from tests.conftest import tiny_raw
+
+    config = tmp_path / "hot.yaml"
+    config.write_text(yaml.safe_dump(tiny_raw(**{"train.lr": 1e300, "train.steps": 20, "train.log_every": 10,
+                                                 "train.checkpoint_every": 20, "train.snapshots": 10})))
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run), "--no-progress"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("aegan: training diverged: non-finite value at step 1: ") and "\n" not in err
+    assert not (run / "checkpoints" / "last.pt").exists()
+    assert sorted(p.name for p in (run / "samples").iterdir())[:2] == ["step_0000002.npy", "step_0000004.npy"]
+    text = (run / "record.json").read_text()
+    json.loads(text, parse_constant=lambda token: pytest.fail(f"record.json holds {token}"))
+    record = read_record(run / "record.json")
+    assert (record["status"], record["exit_code"], record["steps"]) == ("diverged", 3, 20)
+    assert record["samples_preview"]["step"] == 8 and record["samples_preview"]["points"][0] == [None, None]

@@ -55,3 +55,65 @@ def test_a_costs_kind_counts_it_in_the_plans_totals():
     kinds = [Cost(3.0, "measured", "finished runs").kind, Cost(2.0, "table as wgan_gp, 2D ratio").kind,
              Cost(2.0, "table").kind, Cost(None, "unknown", "why").kind]
     assert kinds == ["measured", "table", "table", "unknown"]
+
+
+def _own_images_copy_of(shipped: str, tmp_path) -> Path:
+    """A user's copy of a shipped config with its data pointed at their own folder."""
+    import yaml
+
+    raw = yaml.safe_load((ROOT / shipped).read_text())
+    raw["data"] = {"name": "image_folder", "root": str(tmp_path / "imgs"), "resolution": 32}
+    mine = tmp_path / "my_images.yaml"
+    mine.write_text(yaml.safe_dump(raw))
+    return mine
+
+
+def test_a_full_scale_config_copied_onto_a_cpu_is_told_its_time_and_the_reduced_config(tmp_path, monkeypatch):
+    from aegan import costs
+    from aegan.config import load_config
+
+    mine = _own_images_copy_of("configs/images/cifar10_resnet.yaml", tmp_path)
+    cfg = load_config(mine)
+    timed = []
+    monkeypatch.setattr(costs, "calibrate", lambda config, *a, **k: timed.append(config) or 400.0)  # 0.4 s a step
+    r = ratio("gan_rl", "gan_rl", "images")[0]
+    hours = 200_000 * r * 0.4 / 3600
+    note = costs.long_run_note(cfg, cfg.train.steps, mine)
+    assert note.startswith(f"aegan: note: this run will take ~{hours:,.0f} h ({hours / 24:.1f} days) of training "
+                           "on this machine (gan_rl ") and "\n" not in note
+    assert "configs/images/cifar10_resnet_cpu.yaml is its reduced scale for a CPU" in note  # found by content
+    assert timed[0].train.compile is False and timed[0].model == cfg.model  # NS-GAN timed on the run's nets, eager
+    assert costs.long_run_note(cfg, 5_000, mine) is None  # 5,000 steps: ~1.3 h, below LONG_RUN_HOURS
+    assert costs.long_run_note(cfg, costs.MIN_ESTIMATED_STEPS - 1, mine) is None and len(timed) == 2  # not timed
+    assert costs.reduced_config(load_config(ROOT / "configs/images/cifar10_resnet.yaml"),
+                                ROOT / "configs/images/cifar10_resnet.yaml").name == "cifar10_resnet_cpu.yaml"
+    assert costs.reduced_config(cfg, ROOT / "configs/images/cifar10_resnet_cpu.yaml") is None  # already reduced
+    other = load_config(_own_images_copy_of("configs/images/image_folder_example.yaml", tmp_path))
+    assert costs.reduced_config(other, tmp_path / "my_images.yaml") is None  # no reduced version shipped
+
+
+def test_train_says_a_long_run_before_it_starts_and_trains_as_without(tmp_path, monkeypatch, capsys):
+    """The estimate times NS-GAN before the run's Trainer seeds the RNGs: the run is unchanged."""
+    import shutil
+
+    import torch
+    import yaml
+
+    from aegan import costs
+    from aegan.checkpoint import load_checkpoint
+    from aegan.cli import main
+    from tests.conftest import TINY
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    shutil.copy(config, tmp_path / "tiny_cpu.yaml")
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "quiet"), "--no-progress"]) == 0
+    assert "aegan: note" not in capsys.readouterr().err  # 6 steps: not even timed
+    monkeypatch.setattr(costs, "MIN_ESTIMATED_STEPS", 1)
+    monkeypatch.setattr(costs, "LONG_RUN_HOURS", 0.0)  # every run is "long"
+    assert main(["train", str(config), "--run-dir", str(tmp_path / "told"), "--no-progress"]) == 0
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("aegan: note: this run will take ~0.0 h of training on this machine (nsgan 1.00x NS-GAN")
+    assert first.endswith(f"{tmp_path / 'tiny_cpu.yaml'} is its reduced scale for a CPU; fewer steps: --train.steps=N")
+    quiet, told = (load_checkpoint(tmp_path / run / "checkpoints" / "last.pt")["nets"] for run in ("quiet", "told"))
+    assert all(torch.equal(quiet[n][k], told[n][k]) for n in quiet for k in quiet[n])

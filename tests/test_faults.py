@@ -220,3 +220,30 @@ def test_a_stale_temporary_checkpoint_is_removed_by_the_next_save(tmp_path, conf
     stale.write_bytes(b"partial")
     assert main(["train", "--resume", str(run), "--train.steps=6", "--no-progress"]) == 0
     assert not stale.exists()
+
+
+def test_the_fault_battery_covers_a_divergence_at_step_1_before_any_checkpoint(tmp_path):
+    """Row 8 of benchmarks/faults.py, its step-1 case: exit 3 with one line, record.json strict
+    JSON saying diverged, and no checkpoint (the first would have come at step 100)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+    try:
+        import faults
+    finally:
+        sys.path.pop(0)
+    case = faults.DIVERGENCE_CASES["nsgan, adam lr 1e300, step 1 before any checkpoint"]
+    labels, problem = faults.divergence_trial(tmp_path, case)
+    assert problem is None
+    assert labels == [*faults.DIVERGENCE_WANTED, "no checkpoint (diverged before the first)"]
+
+
+def test_the_new_users_divergence_command_is_exit_3_and_one_line(tmp_path):
+    """`python -m aegan train configs/toy/ring8_nsgan.yaml --train.lr=1e300` (as a new user ran it;
+    50 steps: NaN sample snapshots at steps 10-40 come before the first log flush, at step 50)."""
+    config = Path(__file__).resolve().parent.parent / "configs" / "toy" / "ring8_nsgan.yaml"
+    done = subprocess.run([sys.executable, "-m", "aegan", "train", str(config), "--train.lr=1e300", "--train.steps=50",
+                           "--run-dir", str(tmp_path / "run"), "--no-progress"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 3, done.stderr[-2000:]
+    assert done.stderr.strip().splitlines() == [
+        "aegan: training diverged: non-finite value at step 1: phase 'generator', term 'adversarial' = nan; "
+        "the last good checkpoint, if one was written, is kept"]

@@ -70,8 +70,24 @@ def test_a_resumed_run_ends_with_the_same_warnings(tmp_path, monkeypatch, capsys
     config.write_text(yaml.safe_dump(TINY))
     whole, parts = tmp_path / "whole", tmp_path / "parts"
     assert main(["train", str(config), "--run-dir", str(whole), "--no-progress"]) == 0
-    assert "aegan: warning at step 2: D(G(z)) has stayed near 0" in capsys.readouterr().err
+    assert "aegan: warning at step 2 (nsgan on ring8, seed 0): D(G(z)) has stayed near 0" in capsys.readouterr().err
     assert main(["train", str(config), "--run-dir", str(parts), "--train.steps=3", "--no-progress"]) == 0
     assert main(["train", "--resume", str(parts), "--train.steps=6", "--no-progress"]) == 0
     warnings = [json.loads((run / "metrics.json").read_text())["warnings"] for run in (whole, parts)]
     assert warnings[0] == warnings[1] and warnings[0][0]["kind"] == "pinned"
+
+
+def test_a_comparisons_live_warnings_name_the_run(tmp_path, monkeypatch, capsys):
+    """Parallel runs of `aegan compare` print into one terminal: each warning names its row (a
+    variant with its method), its benchmark (the config's name) and its seed."""
+    monkeypatch.setattr(mon, "PIN_LOW", 0.9)
+    monkeypatch.setattr(mon, "PIN_STEPS", 2)
+    config = tmp_path / "tiny_ring.yaml"
+    config.write_text(yaml.safe_dump({**TINY, "methods": {"ns_variant": {"name": "nsgan"}}}))
+    assert main(["compare", str(config), "--methods", "nsgan,ns_variant", "--seeds", "1-1", "--workers", "1",
+                 "--out", str(tmp_path / "out"), "--no-progress"]) == 0
+    err = capsys.readouterr().err
+    assert "aegan: warning at step 2 (nsgan on tiny_ring, seed 1): D(G(z)) has stayed near 0" in err
+    assert "aegan: warning at step 2 (ns_variant (nsgan) on tiny_ring, seed 1): D(G(z)) has stayed near 0" in err
+    record = json.loads((tmp_path / "out" / "tiny_ring" / "nsgan" / "seed1" / "metrics.json").read_text())
+    assert record["warnings"][0]["message"].startswith("D(G(z)) has stayed near 0")  # the kept message: as before

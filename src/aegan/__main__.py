@@ -1,8 +1,6 @@
-"""``python -m aegan``: the command line (``aegan.cli``)."""
+"""``python -m aegan ...``: the ``aegan`` command (``aegan.cli``)."""
 
-import sys
+from aegan.cli import main  # no torch at import: `aegan compare` workers re-import the parent's __main__
 
-from aegan.cli import main
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # a spawned worker imports this module as __mp_main__: no command then
+    raise SystemExit(main())

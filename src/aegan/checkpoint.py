@@ -1,5 +1,10 @@
 """Checkpoints and result files that survive a crash, and loading that never runs code.
 
+JSON files (records, metrics.json, results.json, the JSON-lines logs) are written through
+``json_text``: strict JSON, with every non-finite number (NaN, inf, as a run that diverges
+produces) written as ``null``, aegan's one convention for them; readers take ``null`` as a
+missing value (``n/a`` in tables).
+
 Every write goes to a temporary file in the same directory, is flushed and fsynced, then
 renamed over the target (``os.replace`` is atomic), so a kill during a save leaves the
 previous file intact. Loading uses ``torch.load(weights_only=True)``: tensors and plain
@@ -10,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import pickle
 import random
@@ -66,8 +72,25 @@ def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write(path, lambda f: f.write(text.encode()))
 
 
+def finite_or_null(obj: Any) -> Any:
+    """``obj`` (plain containers) with every non-finite float replaced by None (JSON ``null``)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {key: finite_or_null(value) for key, value in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_or_null(value) for value in obj]
+    return obj
+
+
+def json_text(obj: Any, **options: Any) -> str:
+    """``json.dumps`` of ``obj`` as strict JSON, NaN and inf written as ``null`` (the module
+    docstring): what every JSON file aegan writes goes through."""
+    return json.dumps(finite_or_null(obj), allow_nan=False, **options)
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(path, json_text(obj, indent=2, sort_keys=True) + "\n")
 
 
 def capture_rng() -> dict[str, Any]:

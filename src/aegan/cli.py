@@ -150,12 +150,26 @@ def cmd_train(args, overrides) -> int:
         run_dir = Path(args.run_dir) if args.run_dir else _default_run_dir(args.config, cfg)
         if (run_dir / "checkpoints" / "last.pt").exists():
             raise ConfigError(f"--run-dir: {run_dir} already holds a run; use --resume {run_dir} or another directory")
+        _say_if_long(cfg, args.config)  # before the Trainer: the estimate's timing draws from the seeded RNGs
         trainer = Trainer(cfg, run_dir)
     result = trainer.fit(progress=not args.no_progress)
     print(f"run directory: {trainer.paths.root}")
     for key, value in result.get("metrics", {}).items():
         print(f"{key}: {value}")
     return 0
+
+
+def _say_if_long(cfg, config_path: str) -> None:
+    """A run estimated at more than a few hours on this machine says so before it starts (aegan.costs)."""
+    import os
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # under torchrun: no extra Trainer on each rank
+        return
+    from aegan.costs import long_run_note
+
+    note = long_run_note(cfg, cfg.train.steps, config_path)
+    if note:
+        print(note, file=sys.stderr)
 
 
 def cmd_sample(args) -> int:

@@ -8,13 +8,15 @@
 * collapse: on a Gaussian mixture, a snapshot holds fewer strict modes (a mode with at least
   10 % of its share of samples) than an earlier snapshot did.
 
-Each warning is one log line and an entry of ``warnings`` in metrics.json. The monitor is a
+Each warning is one log line naming the run (method, dataset, seed) and an entry of
+``warnings`` in metrics.json. The monitor is a
 function of the logged rows and the snapshots, so a resumed run replays them from
 ``log.jsonl`` and ``samples/`` and ends with the same list as an uninterrupted one.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections import deque
 from typing import Any, Callable
@@ -24,10 +26,18 @@ GRAD_WINDOW = 20
 PIN_LOW, PIN_HIGH, PIN_STEPS = 0.01, 0.99, 200
 
 
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)
+
+
 class Monitor:
-    def __init__(self, data, say: Callable[[str], None] = print):
+    """``run``: which run the printed lines come from ("nsgan on ring8, seed 0"), so that the
+    lines of a comparison's parallel runs can be told apart; the warnings kept omit it."""
+
+    def __init__(self, data, say: Callable[[str], None] = print, run: str = ""):
         self.data = data
         self.say = say
+        self.run = run
         self.warnings: list[dict[str, Any]] = []
         self._start: list[float] = []
         self._recent: deque[float] = deque(maxlen=GRAD_WINDOW)
@@ -38,7 +48,7 @@ class Monitor:
     def _warn(self, kind: str, step: int, message: str, quiet: bool) -> None:
         self.warnings.append({"kind": kind, "step": step, "message": message})
         if not quiet:
-            self.say(f"aegan: warning at step {step}: {message}")
+            self.say(f"aegan: warning at step {step}{f' ({self.run})' if self.run else ''}: {message}")
 
     def _warned(self, kind: str) -> bool:
         return any(w["kind"] == kind for w in self.warnings)
@@ -54,6 +64,8 @@ class Monitor:
         if key not in row or self._warned("vanishing"):
             return
         value = row[key]
+        if not _number(value):  # null in a log: a non-finite value (checkpoint.json_text)
+            return
         if len(self._start) < GRAD_WINDOW:
             self._start.append(value)
             return
@@ -66,7 +78,7 @@ class Monitor:
 
     def _check_pinned(self, step: int, row: dict[str, float], quiet: bool) -> None:
         value = row.get("diag/d_fake")
-        if value is None:
+        if not _number(value):
             return
         if PIN_LOW < value < PIN_HIGH:
             self._pinned_since = None

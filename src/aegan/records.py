@@ -28,7 +28,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Iterable
 
-from aegan.checkpoint import atomic_write_text
+from aegan.checkpoint import atomic_write_text, json_text
 
 KIND = "aegan.run_record"
 SCHEMA = 1
@@ -342,7 +342,7 @@ def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: 
 
 def dumps(record: dict[str, Any]) -> str:
     """One top-level key per line, each value compact: small, and diffs stay readable."""
-    lines = [f"{json.dumps(key)}: {json.dumps(value, sort_keys=True, allow_nan=False)}"
+    lines = [f"{json.dumps(key)}: {json_text(value, sort_keys=True)}"  # NaN, inf: null (checkpoint.json_text)
              for key, value in sorted(record.items())]
     return "{\n" + ",\n".join(lines) + "\n}\n"
 

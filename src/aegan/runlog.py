@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from aegan.checkpoint import atomic_write_text, storage_error
+from aegan.checkpoint import atomic_write_text, json_text, storage_error
 
 
 class DivergenceError(RuntimeError):
@@ -67,7 +67,7 @@ class ScalarLog:
                     if not math.isfinite(value):
                         raise DivergenceError(f"non-finite value at step {step}: {_describe(name)} = {value}")
                 row = dict(zip(names, values))
-                lines.append(json.dumps({"step": step, **row}))
+                lines.append(json_text({"step": step, **row}))
                 if self.writer is not None and step % self.tensorboard_every == 0:
                     for name, value in row.items():
                         self.writer.add_scalar(name, value, step)
@@ -101,7 +101,7 @@ def append_line(path: Path, row: dict) -> None:
     """Append one JSON line (a storage fault is named as such)."""
     try:
         with open(path, "a") as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(json_text(row) + "\n")  # NaN, inf: null
     except OSError as err:
         raise storage_error(path, err) from err
 

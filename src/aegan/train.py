@@ -434,7 +434,10 @@ class Trainer:
         cfg = self.config.train
         main = self.dist.is_main
         if main:
+            from aegan.metrics.fid_stats import check_reference_sizes
+
             atomic_write_text(self.paths.config, yaml.safe_dump(self.config.to_dict(), sort_keys=False))
+            check_reference_sizes(self.config, self.data)  # a reference set above the data's size: said now
         log = ScalarLog(self.paths.root, cfg.tensorboard, self.step, cfg.tensorboard_every) if main else NullLog()
         self.monitor = self._replayed_monitor() if main else None
         snaps = snapshot_steps(cfg.steps, cfg.snapshots)
@@ -518,9 +521,17 @@ class Trainer:
         if self.monitor is not None:
             self.monitor.observe_snapshot(self.step, samples)
 
+    def run_name(self) -> str:
+        """"nsgan on ring8, seed 0": the row (a variant or grid point of ``aegan compare`` with
+        its method), the benchmark (the config's name under compare, else the dataset's), the seed."""
+        meta, method = self.record_meta or {}, self.config.method.name
+        label = meta.get("label") or method
+        row = label if label == method else f"{label} ({method})"
+        return f"{row} on {meta.get('benchmark') or self.config.data.name}, seed {self.config.train.seed}"
+
     def _replayed_monitor(self) -> Monitor:
         """A ``Monitor`` fed with what this run logged and snapshotted up to ``self.step`` (quietly)."""
-        monitor = Monitor(self.data, say=lambda line: tqdm.write(line, file=sys.stderr))
+        monitor = Monitor(self.data, say=lambda line: tqdm.write(line, file=sys.stderr), run=self.run_name())
         rows = []
         if self.paths.log.is_file():
             for line in self.paths.log.read_text(errors="replace").splitlines():

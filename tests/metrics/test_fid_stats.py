@@ -207,3 +207,25 @@ def test_missing_weights_file_is_a_cli_error(tmp_path, capsys):
     config = _write_config(tmp_path, str(tmp_path / "absent.pt"))
     assert main(["fid-stats", str(config)]) == 2
     assert "weights error" in capsys.readouterr().err
+
+
+def test_a_reference_set_above_the_datas_size_is_capped_with_one_line(net_file, calls, tmp_path, capsys, monkeypatch):
+    """A full-scale config's n_real (50,000) on a smaller dataset: the reference set is capped at
+    the split's size, said in one line naming both numbers before training, not again at the end."""
+    monkeypatch.setattr(fs, "_CAPPED", set())
+    config = _write_config(tmp_path, net_file)
+    raw = yaml.safe_load(config.read_text())
+    raw["data"]["classes"] = [0]
+    for metric in ("fid", "prdc"):
+        raw["eval"]["params"][metric]["n_real"] = 50_000
+    config.write_text(yaml.safe_dump(raw))
+    size = build_dataset("digits", DATASETS["digits"][0](classes=[0]), 0, "cpu").split_size()
+    assert 100 < size < 200
+    run = tmp_path / "run"
+    assert main(["train", str(config), "--run-dir", str(run), "--no-progress"]) == 0
+    said = [line for line in capsys.readouterr().err.splitlines() if "reference statistics" in line]
+    assert said == [f"aegan: warning: the FID/KID/PRDC reference statistics ask for 50,000 real images (n_real, else "
+                    f"the number of samples) but the train split of digits holds {size}: capped at {size}"]
+    metrics = json.loads((run / "metrics.json").read_text())["metrics"]
+    assert metrics["fid/n_real"] == metrics["prdc/n_real"] == size and calls["reference"] == 1
+    assert fs.reference_size(_digits(), None, 1500) == 1500 and fs.reference_size(_digits(), "valid", 5000) == 297

@@ -129,6 +129,11 @@ class DataSource:
         shape = (1, -1) + (1,) * (x.dim() - 2)
         return mean.to(x).view(shape), std.to(x).view(shape)
 
+    def split_size(self, split: str | None = None) -> int | None:
+        """How many distinct samples ``split`` (default: the training split) holds; None where
+        there is no such number (a mixture's density, compositions of digits)."""
+        return None
+
     def state_dict(self) -> dict[str, Any]:
         return {"rng": self.rng.get_state()}
 

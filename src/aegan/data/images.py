@@ -304,6 +304,11 @@ class ImageSource(DataSource):
         """Real images of ``held_out_split`` (all of them by default), for metrics."""
         return self.sample(n, seed, self.config.held_out_split)
 
+    def split_size(self, split: str | None = None) -> int:
+        if split is None or split == self.config.split:
+            return len(self.images)
+        return len(_select(self.arrays, split, None)[0])  # as ``sample`` reads another split
+
     def describe(self) -> dict[str, Any]:
         out = {"protocol": self.protocol, "n_train": len(self.images), **self.config.model_dump()}
         if self.name == "mnist":  # MODE score / IS use the project's classifier

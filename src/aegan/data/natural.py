@@ -404,6 +404,9 @@ class NaturalSource(DataSource):
         """Real images of ``held_out_split`` (all of them by default), for metrics."""
         return self.sample(n, seed, self.config.held_out_split)
 
+    def split_size(self, split: str | None = None) -> int:
+        return len(self.view(split or self.config.split))
+
     def describe(self) -> dict[str, Any]:
         return {"protocol": self.protocol, "shape": list(self.shape), "n_train": len(self.view(self.config.split)),
                 "source_sha": self.source_digest, **self.config.model_dump(exclude={"cache_dir"})}

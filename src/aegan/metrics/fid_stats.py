@@ -106,6 +106,40 @@ def load_stats(path: Path, key: dict[str, Any]) -> FeatureStats | None:
 
 
 _LOADED: dict[tuple, FeatureStats] = {}  # one set kept per process: n x 2048 floats
+_CAPPED: set[tuple] = set()  # the reference sets already capped (and said so) in this process
+
+
+def reference_size(dataset, split: str | None, n: int) -> int:
+    """``n`` capped at the number of images ``split`` holds, with a one-line warning naming both
+    (once per process). The reference images are drawn with replacement, so a larger set only
+    repeats images, at the cost of their Inception features all the same (a full-scale config's
+    n_real of 50,000 on a folder of 300 images: hours on a CPU). Capped rather than refused: the
+    whole split is what such a config asks for, and the metrics record the n used (``n_real``)."""
+    split = reference_split(dataset, split)
+    size = dataset.split_size(split) if hasattr(dataset, "split_size") else None
+    if size is None or n <= size:
+        return n
+    key = (dataset.protocol, split, n, size)
+    if key not in _CAPPED:
+        _CAPPED.add(key)
+        print(f"aegan: warning: the FID/KID/PRDC reference statistics ask for {n:,} real images (n_real, else the "
+              f"number of samples) but the {split} split of {dataset.protocol or 'the dataset'} holds {size:,}: "
+              f"capped at {size:,}", file=sys.stderr)
+    return size
+
+
+def check_reference_sizes(cfg, dataset) -> None:
+    """Before a run trains: the warning of ``reference_size`` for each reference set its
+    evaluations (at the end, and during training with ``eval.every``) will read."""
+    from aegan.metrics import METRICS
+
+    for name in dict.fromkeys(cfg.eval.metrics):
+        if name not in FEATURE_METRICS:
+            continue
+        p = METRICS[name].params(cfg.eval.params.get(name))
+        counts = [cfg.eval.n_samples] + ([cfg.eval.every_n_samples or cfg.eval.n_samples] if cfg.eval.every else [])
+        for n in dict.fromkeys(p.n_real or p.n_samples or count for count in counts):
+            reference_size(dataset, p.real_split, n)
 
 
 def reference_stats(dataset, split: str | None, n: int, seed: int, weights: str | None, batch_size: int,
@@ -114,6 +148,7 @@ def reference_stats(dataset, split: str | None, n: int, seed: int, weights: str 
     """Reference statistics of ``n`` images of ``split``: (stats, weights SHA-256, cache file or
     None, whether they were computed now). Read from the cache when it holds them."""
     _, digest = feature_weights(weights)  # the network itself is loaded only to compute
+    n = reference_size(dataset, split, n)
     split = reference_split(dataset, split)
     key = reference_key(dataset, split, n, seed, digest)
     path = key_path(cache_root(cache_dir), key) if cache else None
@@ -157,7 +192,7 @@ def precompute(cfg, progress: bool = True) -> list[str]:
     lines = []
     for name in names:
         p = METRICS[name].params(cfg.eval.params.get(name))
-        n = p.n_real or p.n_samples or cfg.eval.n_samples
+        n = reference_size(dataset, p.real_split, p.n_real or p.n_samples or cfg.eval.n_samples)
         stats, digest, path, computed = reference_stats(dataset, p.real_split, n, cfg.eval.seed + 1, p.weights,
                                                         p.batch_size, default_device(p.device or run_device), p.cache_dir,
                                                         True, progress)
