@@ -54,9 +54,11 @@ METHOD_STATE_COLUMNS = {  # Method.final_metrics, by key
     "method/alpha_l": ("alpha_L at the end", "method/alpha_l", ".3g"),
 }
 # the compute beside every score (aegan.compute adds them to a table's records as metrics)
-COMPUTE_COLUMNS = (("G updates", "compute/g_updates", 0), ("D updates", "compute/d_updates", 0),
-                   ("E updates", "compute/e_updates", 0), ("training seconds", "compute/train_seconds", 0),
-                   ("GFLOPs per step", "compute/gflops_per_step", ".3g"))
+# what a run spent: a plain mean over seeds (no interval, not tested against the baseline: a cost, not a score)
+COMPUTE_COLUMNS = (("G updates", "compute/g_updates", 0, "plain"), ("D updates", "compute/d_updates", 0, "plain"),
+                   ("E updates", "compute/e_updates", 0, "plain"),
+                   ("training seconds", "compute/train_seconds", 0, "plain"),
+                   ("GFLOPs per step", "compute/gflops_per_step", ".3g", "plain"))
 MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
 
 
@@ -521,9 +523,11 @@ def _mean_interval(values: list[float | None], digits: int | str, interval: str 
 
 
 def _cell(values: list[float | None], digits: int | str, aggregate: str = "mean", interval: str = "t") -> str:
-    if aggregate == "min":
+    """A column's cell over seeds: ``mean`` with its interval, ``min`` (the worst seed) or
+    ``plain`` (the mean alone: a cost column)."""
+    if aggregate in ("min", "plain"):
         finite = [v for v in values if v is not None and math.isfinite(v)]
-        return format_value(min(finite), digits) if finite else "n/a"
+        return format_value(min(finite) if aggregate == "min" else sum(finite) / len(finite), digits) if finite else "n/a"
     return _mean_interval(values, digits, interval)
 
 
