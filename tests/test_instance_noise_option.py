@@ -5,6 +5,7 @@ import torch
 
 from aegan.config import ConfigError
 from aegan.methods import METHODS
+from aegan.nets.packing import pack, pack_of
 from aegan.train import Trainer
 from tests.conftest import tiny_config
 
@@ -47,7 +48,7 @@ def _inputs_reaching_the_first_layer(trainer, name):
         clean.setdefault("x", args[0].detach().clone())  # the outermost entry of this call
 
     def reached(module, args):
-        x = clean.pop("x")
+        x = pack(clean.pop("x"), pack_of(net))  # a packed D (PacGAN) lays m samples side by side first
         if module.training:
             calls.append((trainer.step, x, args[0].detach().clone()))
 
