@@ -2,7 +2,10 @@
 real data whose modes are known: stacked MNIST restricted to k of its 1000 modes, and the 2D
 mixtures restricted to j of their modes.
 
-    python benchmarks/label_free_modes.py --out docs/results/label_free_modes.md   # ~5 CPU-minutes on 2 cores
+    python benchmarks/label_free_modes.py --out docs/results/label_free_modes.md
+
+(921 s wall on the 2-core CPU machine while other runs shared it; the classifier features of
+the 10,000 MNIST test digits took 39 s of it; each stacked row ~20-50 s.)
 
 Stacked MNIST: for each k, k modes drawn at random (seeded) and n samples spread uniformly
 over them (one row with Zipf weights p_j ~ 1/j over 100 modes), each digit an MNIST *test*
