@@ -20,10 +20,11 @@ computed once and the samples' features taken by index, which is what the metric
 the composed images (the classifier reads each digit alone, in eval mode): the script checks
 this once through the registered metrics on images and stops if they differ.
 
-Inception features are left out by default: FID's Inception costs 1.4 s per image on this
-2-core machine (measured: 200 stacked-MNIST images in 283 s), 20 minutes for one row of
-n = 1000. ``--inception-n N`` adds cosine-Vendi and RKE-MC rows on N Inception features of
-the k = 1 and k = 1000 sets.
+Inception features are left out by default: FID's Inception costs 0.3 s per image on this
+2-core machine (1.4 s while other runs shared it), 10 minutes for one row of n = 2000.
+``--inception-n N --inception-ks 1,10,...`` adds cosine-Vendi and RKE-MC rows on N Inception
+features of stacked MNIST on k modes, with the classifier's count and the penultimate-feature
+scores of the same images beside them.
 
 2D: ring8 / grid25 samples (the data's own std) on j of the modes, n = 2500 (the configs'
 ``eval.n_samples``), against ``mixture/modes``.
@@ -128,14 +129,19 @@ def stacked_rows(args, log) -> tuple[list[dict], dict]:
 
         inception, _ = load_feature_net(None, "cpu")
         extra["inception"] = []
-        for k in (1, 1000):
+        for k in args.inception_ks:
             g = torch.Generator().manual_seed(k)
             modes = torch.randperm(1000, generator=g)[:k].tolist()
             idx = draw(modes, [1.0] * k, args.inception_n, k + 1)
             t = time.perf_counter()
             f = features(inception, stacked.compose(images[idx]), 50, "cpu")
-            out = {"k": k, "n": args.inception_n, "vendi_cosine": vendi_score(f, "cosine"),
-                   "rke_gaussian10": rke_mode_count(f, "gaussian", 10.0), "seconds": time.perf_counter() - t}
+            pred = probs[idx].argmax(-1)
+            out = {"k": k, "n": args.inception_n,
+                   "classifier_modes": mode_histogram_scores(stacked.mode_id(pred), stacked.mode_weights)["modes"],
+                   "vendi_cosine": vendi_score(f, "cosine"), "rke_gaussian10": rke_mode_count(f, "gaussian", 10.0),
+                   "vendi_penultimate": vendi_score(pen[idx].flatten(1), "gaussian", CLASSIFIER_BANDWIDTH),
+                   "rke_penultimate": rke_mode_count(pen[idx].flatten(1), "gaussian", CLASSIFIER_BANDWIDTH),
+                   "seconds": time.perf_counter() - t}
             extra["inception"].append(out)
             log(f"inception k={k}: {out}")
     return rows, extra
@@ -195,10 +201,13 @@ def markdown(rows: list[dict], mixtures: list[dict], extra: dict, args, seconds:
         group = [r for r in rows if r["k"] == k and r["weights"] == shape]
         lines.append(f"| {k} | {shape} | " + " | ".join(_mean_sd([r[key] for r in group]) for key in keys) + " |")
     if extra.get("inception"):
-        lines += ["", "Inception (FID's TF network, pool3), n = "
-                  f"{extra['inception'][0]['n']}: " + "; ".join(
-                      f"k = {r['k']}: Vendi (cosine) {r['vendi_cosine']:.2f}, RKE-MC (sigma 10) {r['rke_gaussian10']:.2f}"
-                      for r in extra["inception"])]
+        lines += ["", f"## Inception features (FID's TF network, pool3) of stacked MNIST on k modes, n = "
+                  f"{extra['inception'][0]['n']}", "",
+                  "| k | classifier modes | Vendi Inception (cosine) | RKE-MC Inception (sigma 10) | "
+                  "Vendi penult. | RKE-MC penult. | seconds (Inception) |", "|---|---|---|---|---|---|---|"]
+        lines += [f"| {r['k']} | {r['classifier_modes']:.0f} | {r['vendi_cosine']:.2f} | {r['rke_gaussian10']:.2f} | "
+                  f"{r['vendi_penultimate']:.1f} | {r['rke_penultimate']:.1f} | {r['seconds']:.0f} |"
+                  for r in extra["inception"]]
     lines += ["", "## 2D mixtures restricted to j modes (n = 2500, the data's own std; defaults: Gaussian sigma = "
               "15 component stds)", "", "| data | j | mixture/modes | Vendi | RKE-MC | sigma |", "|---|---|---|---|---|---|"]
     for r in mixtures:
@@ -215,6 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=2, help="draws of modes and samples per row (default 2)")
     p.add_argument("--raw-bandwidth", type=float, default=8.0, help="RKE-MC's sigma on pixels (default 8)")
     p.add_argument("--inception-n", type=int, default=0, help="Inception rows on this many images (default: none)")
+    p.add_argument("--inception-ks", type=lambda s: [int(v) for v in s.split(",")], default=[1, 1000],
+                   help="the k of the Inception rows (default 1,1000)")
     p.add_argument("--pool", type=int, default=0, help="test images per digit to draw from (default: all)")
     p.add_argument("--no-mixtures", action="store_true")
     p.add_argument("--out", help="write the markdown table here (and the numbers to the same name .json)")
