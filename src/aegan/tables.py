@@ -705,6 +705,11 @@ BLOCK = re.compile(r"(?P<open><!-- aegan tables (?P<args>[^\n]*?) -->\n)(?P<body
                    re.DOTALL)
 
 
+def holds_blocks(text: str) -> bool:
+    """Whether markdown ``text`` holds a generated ``<!-- aegan tables ... -->`` block."""
+    return BLOCK.search(text) is not None
+
+
 def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], list[str]]:
     """Regenerate every block of ``path`` between ``<!-- aegan tables DIR... [--references FILE]
     [--benchmark NAME] [--grid-only] [--baseline ROW] [--test T] [--interval I] [--power SPEC] -->``
