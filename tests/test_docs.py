@@ -10,12 +10,14 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 
 pytest.importorskip("mkdocs", reason="mkdocs is not installed: pip install -e '.[dev]' brings it")
-pytest.importorskip("mkdocstrings_handlers.python", reason="mkdocstrings[python] is not installed: pip install -e '.[dev]'")
+pytest.importorskip("mkdocstrings_handlers.python",
+                    reason="mkdocstrings[python] is not installed: pip install -e '.[dev]' brings it")
 
 
 def build(root: Path, site: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(root / "mkdocs.yml"),
-                           "--site-dir", str(site)], capture_output=True, text=True, timeout=120)
+    command = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(root / "mkdocs.yml"),
+               "--site-dir", str(site)]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
 
 
 def test_the_docs_and_the_api_reference_build_strictly(tmp_path):

@@ -700,7 +700,7 @@ def _append_locked(run_dirs: list[Path], records_dir: Path, row_order: list[str]
     return messages
 
 
-# -- generated blocks in markdown files (the README's tables) -------------------------------------
+# -- generated blocks in markdown files (README.md, docs/results/*.md) -------------------------
 BLOCK = re.compile(r"(?P<open><!-- aegan tables (?P<args>[^\n]*?) -->\n)(?P<body>.*?)(?P<close><!-- /aegan tables -->)",
                    re.DOTALL)
 
