@@ -2,6 +2,7 @@
 #   make demo   set up .venv and run the main job (2D mode-collapse comparison, < 5 min on 2 cores),
 #               its table then the committed full-protocol rows (benchmarks/demo.py)
 #   make test   set up .venv and run the test suite
+#   make tables regenerate the result tables of README.md and docs/ from benchmarks/results
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
@@ -12,7 +13,7 @@ DEMO_METHODS ?= nsgan,reg_gan,mdgan,vlgan,gan_ae_decay,gan_rl
 DEMO_SEEDS ?= 1
 DEMO_STEPS ?= 3000
 
-.PHONY: demo test setup bench clean
+.PHONY: demo test setup bench tables docs clean
 
 setup: $(STAMP)
 
@@ -29,6 +30,12 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests
+
+tables: $(STAMP)
+	$(BIN)/aegan tables --update README.md docs/*.md docs/results/*.md
+
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict --site-dir site
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/loop_speed.py

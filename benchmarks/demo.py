@@ -11,7 +11,7 @@ prints its table, then the same rows of the committed full protocol (``benchmark
 newcomer sees can be read against the full one. Why the ring at 3,000 steps: at 1,500 steps no
 method covered the grid25 and most high-quality shares were ~0.2, a table of failures; on the
 ring at 3,000 steps MDGAN and VLGAN hold all 8 modes strictly where NS-GAN holds 4-5, as in the
-full protocol (README, "Quick start").
+full protocol (docs/results/toy2d.md, "The demo").
 """
 
 from __future__ import annotations

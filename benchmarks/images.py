@@ -13,7 +13,7 @@ Runs go through ``aegan.compare`` (finished runs are reused), then this script w
 ``OUT/<table>_<scale>.md`` and ``.json`` with the mean over seeds and its 95 % interval, ms/step, the protocol,
 the classifier's SHA-256, and per run a sample grid (the run's samples.png) and a latent
 interpolation grid (``interpolation.png``, 000 Fig. 1). ``--records DIR`` also appends each
-run's record to a records directory as the run ends: the README's image tables are
+run's record to a records directory as the run ends: the image tables of docs/results/images.md are
 ``aegan tables benchmarks/results/images_cpu`` (its references.yaml holds the published anchors
 and the real-data ceiling).
 """
@@ -236,7 +236,7 @@ def main() -> int:
     p.add_argument("--out", default="results/images")
     p.add_argument("--no-interpolation", action="store_true")
     p.add_argument("--records", metavar="DIR", help="also append each finished run's record to this records "
-                                                    "directory (the README's tables: benchmarks/results/images_cpu)")
+                                                    "directory (docs/results/images.md's tables: benchmarks/results/images_cpu)")
     args, rest = p.parse_known_args()
     from aegan.config import parse_overrides
     from aegan.methods import METHODS

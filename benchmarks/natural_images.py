@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--real-row", action="store_true",
                    help="add FID/KID of eval.n_samples held-out real images (their Inception features are cached)")
     p.add_argument("--records", metavar="DIR", help="also append each finished run's record to this records "
-                                                    "directory (the README's stand-in table: benchmarks/results/natural_cpu)")
+                                                    "directory (docs/results/images.md's stand-in table: benchmarks/results/natural_cpu)")
     args, rest = p.parse_known_args(argv)
     overrides = parse_overrides(rest)
     spec = TABLES[args.table]

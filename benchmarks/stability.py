@@ -15,7 +15,7 @@ a pre-training run, then one run per method and seed that starts from its nets
 the configs) reduces every logged step to the table's figures; the script writes
 ``OUT/<experiment>_<scale>.md`` (the records' table, as ``aegan tables`` prints it), ``.json``
 (the per-step series) and ``.png``. ``--records DIR`` appends each follow-up run's record to a
-records directory (the README's tables: ``benchmarks/results/stability_cpu``).
+records directory (docs/results/stability.md's tables: ``benchmarks/results/stability_cpu``).
 Gradient norms are L2 norms over G's parameters (002 Fig. 4 plots the sum of absolute values).
 """
 
@@ -108,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", default=str(ROOT / "results" / "stability"))
     p.add_argument("--records", metavar="DIR", help="also append each follow-up run's record to this records "
-                                                    "directory (the README's tables: benchmarks/results/stability_cpu)")
+                                                    "directory (docs/results/stability.md's tables: benchmarks/results/stability_cpu)")
     args, rest = p.parse_known_args(argv)
     exp = EXPERIMENTS[args.experiment]
     overrides = parse_overrides(rest)

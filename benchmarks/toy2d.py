@@ -11,7 +11,7 @@ interrupted benchmark picks up where it stopped.
     python benchmarks/toy2d.py --seeds 3 --methods gan_rl,reg_gan --train.steps=2000
     python benchmarks/toy2d.py --quick                # demo: 3 methods, 2 seeds, 2000 steps
     python benchmarks/toy2d.py --seeds 3 --methods baselines --records benchmarks/results/toy2d
-                                                      # the README's tables: records kept run by run
+                                                      # docs/results/toy2d.md's tables: records kept run by run
 """
 
 from __future__ import annotations
@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--quick", action="store_true", help="a few-minute demo: " + str(QUICK))
     p.add_argument("--no-progress", action="store_true")
     p.add_argument("--records", help="also append each finished run's record to this records directory "
-                                     "(the README's tables: benchmarks/results/toy2d)")
+                                     "(docs/results/toy2d.md's tables: benchmarks/results/toy2d)")
     args, rest = p.parse_known_args(argv)
     overrides = parse_overrides(rest)  # e.g. --train.steps=4000, the same for every method
     methods = expand_methods(args.methods)

@@ -272,14 +272,35 @@ def test_update_regenerates_the_marked_blocks_of_a_readme_and_keeps_the_rest(tmp
 
 
 def test_the_readmes_tables_are_the_committed_records_tables():
-    """A fresh clone regenerates its README's result tables from benchmarks/results alone."""
+    """A fresh clone regenerates the result tables of its README and docs pages from benchmarks/results alone."""
     from pathlib import Path
 
-    from aegan.tables import update_blocks
+    from aegan.tables import holds_blocks, update_blocks
 
-    readme = Path(__file__).resolve().parent.parent / "README.md"
-    stale, _ = update_blocks(readme, check=True)
-    assert stale == [], f"README tables differ from their records: run `aegan tables --update README.md` ({stale})"
+    root = Path(__file__).resolve().parent.parent
+    pages = [p for p in [root / "README.md", *sorted((root / "docs").rglob("*.md"))] if holds_blocks(p.read_text())]
+    assert {p.relative_to(root).as_posix() for p in pages} >= {
+        "docs/results/images.md", "docs/results/toy2d.md", "docs/results/stability.md"}
+    stale = {p.relative_to(root).as_posix(): update_blocks(p, check=True)[0] for p in pages}
+    stale = {page: blocks for page, blocks in stale.items() if blocks}
+    assert stale == {}, f"tables differ from their records: run `make tables` ({stale})"
+
+
+def test_update_takes_several_files_and_skips_those_without_a_block(tmp_path, capsys):
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "out", "--methods", "nsgan", "--seeds", "1", "--records", str(records)) == 0
+    (tmp_path / "sub").mkdir()
+    pages = [tmp_path / "a.md", tmp_path / "sub" / "b.md", tmp_path / "plain.md"]
+    pages[0].write_text("<!-- aegan tables records -->\nold\n<!-- /aegan tables -->\n")
+    pages[1].write_text("<!-- aegan tables ../records -->\nold\n<!-- /aegan tables -->\n")  # relative to its file
+    pages[2].write_text("no block\n")
+    files = [str(p) for p in pages]
+    assert main(["tables", "--update", *files, "--check"]) == 1
+    assert main(["tables", "--update", *files]) == 0
+    assert all("| nsgan | 1 |" in p.read_text() for p in pages[:2]) and pages[2].read_text() == "no block\n"
+    assert main(["tables", "--update", *files, "--check"]) == 0
+    assert main(["tables", "--update", str(pages[2]), str(pages[2])]) == 2
+    assert "none of" in capsys.readouterr().err
 
 
 def test_appends_to_one_records_directory_wait_for_each_other(tmp_path):

@@ -64,8 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     tb = sub.add_parser("tables", help="markdown result tables from run records alone (records dirs or compare --out dirs)")
     tb.add_argument("dirs", nargs="*", help="directories holding records; several merge into one table per benchmark")
     tb.add_argument("--out", help="write the tables to this markdown file (default: print them)")
-    tb.add_argument("--update", metavar="FILE", help="regenerate every '<!-- aegan tables DIR... -->' ... "
-                                                     "'<!-- /aegan tables -->' block of FILE (e.g. README.md) instead")
+    tb.add_argument("--update", metavar="FILE", nargs="+",
+                    help="regenerate every '<!-- aegan tables DIR... -->' ... '<!-- /aegan tables -->' block of each "
+                         "FILE (e.g. README.md docs/results/*.md; files without a block are skipped) instead")
     tb.add_argument("--check", action="store_true", help="with --update: write nothing, exit 1 if a block is stale")
     tb.add_argument("--references", action="append", default=[], metavar="FILE",
                     help="published rows (YAML, the format of benchmarks/references.yaml); a records dir's own "
@@ -256,18 +257,24 @@ def cmd_compare(args, overrides) -> int:
 
 def cmd_tables(args) -> int:
     from aegan.checkpoint import atomic_write_text
-    from aegan.tables import StatsOptions, tables_markdown, update_blocks
+    from aegan.tables import StatsOptions, holds_blocks, tables_markdown, update_blocks
 
     if args.update:
         if args.dirs or args.out or _stats_options(args) != StatsOptions():
             raise ConfigError("aegan tables --update FILE takes its directories and statistics options from FILE's "
                               "blocks: give either --update or directories (with --out, --baseline, ...)")
-        stale, messages = update_blocks(args.update, check=args.check)
-        for message in messages:
-            print(f"aegan: {message}", file=sys.stderr)
-        verb = "out of date" if args.check else "regenerated"
-        print("\n".join(f"{args.update}: {verb}: aegan tables {s}" for s in stale) or f"{args.update}: up to date")
-        return 1 if stale and args.check else 0
+        holding = [path for path in args.update if not Path(path).is_file() or holds_blocks(Path(path).read_text())]
+        if len(args.update) > 1 and not holding:
+            raise ConfigError(f"--update: none of {', '.join(args.update)} holds a '<!-- aegan tables DIR -->' block")
+        stale_any = False
+        for path in holding if len(args.update) > 1 else args.update:
+            stale, messages = update_blocks(path, check=args.check)
+            for message in messages:
+                print(f"aegan: {message}", file=sys.stderr)
+            verb = "out of date" if args.check else "regenerated"
+            print("\n".join(f"{path}: {verb}: aegan tables {s}" for s in stale) or f"{path}: up to date")
+            stale_any = stale_any or bool(stale)
+        return 1 if stale_any and args.check else 0
     if not args.dirs:
         raise ConfigError("aegan tables: give records directories, or --update FILE")
     text, messages = tables_markdown(args.dirs, args.references, args.benchmark, args.grid_only, _stats_options(args))

@@ -700,9 +700,14 @@ def _append_locked(run_dirs: list[Path], records_dir: Path, row_order: list[str]
     return messages
 
 
-# -- generated blocks in markdown files (the README's tables) -------------------------------------
+# -- generated blocks in markdown files (README.md, docs/results/*.md) -------------------------
 BLOCK = re.compile(r"(?P<open><!-- aegan tables (?P<args>[^\n]*?) -->\n)(?P<body>.*?)(?P<close><!-- /aegan tables -->)",
                    re.DOTALL)
+
+
+def holds_blocks(text: str) -> bool:
+    """Whether markdown ``text`` holds a generated ``<!-- aegan tables ... -->`` block."""
+    return BLOCK.search(text) is not None
 
 
 def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], list[str]]:

@@ -46,5 +46,5 @@ class PacGANConfig(MethodConfig):
 class PacGAN(NSGAN):
     name = "pacgan"
     summary = "PacGAN: NS-GAN whose D judges packs of m samples concatenated, m = 2 (Lin et al. 2018)"
-    paper = ""  # none of the seed papers; the README's 2D and stacked MNIST tables quote it
+    paper = ""  # none of the seed papers; docs/results/toy2d.md's and images.md's tables quote it
     Config = PacGANConfig
