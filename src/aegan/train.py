@@ -38,7 +38,7 @@ from aegan.nets.init import run_init
 from aegan.progress import disable as progress_disable
 from aegan.noise import add_instance_noise, linear_anneal
 from aegan.monitor import Monitor
-from aegan.records import EVAL_TIME
+from aegan.results.records import EVAL_TIME
 from aegan.runlock import run_lock
 from aegan.runlog import DivergenceError, NullLog, ScalarLog, append_line, truncate_after
 
@@ -482,8 +482,8 @@ class Trainer:
         return {}
 
     def write_record(self, status: str, reason: str | None = None, result: dict[str, Any] | None = None) -> None:
-        """Write record.json (aegan.records): the run's result as data, evaluated or diverged."""
-        from aegan import records
+        """Write record.json (aegan.results.records): the run's result as data, evaluated or diverged."""
+        from aegan.results import records
 
         meta = self.record_meta
         if meta is None:  # keep what compare wrote (a re-evaluation), else the run's own names
@@ -560,7 +560,7 @@ class Trainer:
             metrics = evaluate(self._eval_context(ev.every_n_samples or ev.n_samples), ev.metrics, ev.params)
         finally:
             restore_rng(state)
-        # with the training seconds so far: the budget curves' wall time (aegan.budget)
+        # with the training seconds so far: the budget curves' wall time (aegan.results.budget)
         append_line(self.paths.eval_log, {"step": self.step, EVAL_TIME: round(self.train_seconds, 3), **metrics})
         if getattr(log, "writer", None) is not None:
             for key, value in metrics.items():

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from aegan import records as rec
+from aegan.results import records as rec
 
 LEVEL = 0.95  # the interval's coverage
 
@@ -125,7 +125,7 @@ def budget_figures(table, columns: list[tuple]) -> list[str]:
     """The table's budget curves: per group of rows (``report.row_groups``) a figure with the
     ``budget_panels``, a line per row (mean over seeds) and its 95 % t band (data URIs; none
     when no run evaluated during training)."""
-    from aegan.report import row_groups
+    from aegan.results.report import row_groups
 
     figures = [_figure(rows, budget_panels(rows, columns)) for rows in row_groups(table)]
     return [f for f in figures if f]
@@ -133,7 +133,7 @@ def budget_figures(table, columns: list[tuple]) -> list[str]:
 
 def _figure(rows: dict[str, list], panels: list[tuple[str, str, dict]]) -> str | None:
     from aegan.plots import _pyplot
-    from aegan.report import _figure_uri
+    from aegan.results.report import _figure_uri
 
     if not panels:
         return None

@@ -1,6 +1,6 @@
 """``aegan report``: one self-contained HTML file from run records (no network, figures inline).
 
-The report reads records only (aegan.records, via aegan.tables), plus the PNGs the runs
+The report reads records only (aegan.results.records, via aegan.results.tables), plus the PNGs the runs
 wrote when their directories are at hand: the protocol header, each table (means with their
 95 % intervals, each seed's value on hover, seeds, worst seed, the rows against the baseline,
 a per-seed drill-down, published rows marked as such), sample
@@ -22,10 +22,10 @@ from typing import Any, Iterable
 import numpy as np
 import yaml
 
-from aegan import records as rec
+from aegan.results import records as rec
 from aegan.checkpoint import atomic_write_text
 from aegan.plots import _pyplot
-from aegan.tables import (StatsOptions, Table, baseline_comparison, build_tables, check_baseline, grid_distribution,
+from aegan.results.tables import (StatsOptions, Table, baseline_comparison, build_tables, check_baseline, grid_distribution,
                           grid_values, primary_column, reference_cells)
 
 # curve panels: (title, pattern over series names, how matched names combine, log scale)
@@ -227,7 +227,7 @@ def _mixture_centres(protocol: dict[str, Any]) -> np.ndarray | None:
 
 
 def _fmt(value: Any, digits: int | str = 3) -> str:
-    from aegan.compare import format_value
+    from aegan.results.cells import format_value
 
     if value is None:
         return "n/a"
@@ -238,7 +238,7 @@ def _fmt(value: Any, digits: int | str = 3) -> str:
 
 def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, Any] | None:
     """The finished seed with the worst value of ``metric`` (the highest FID/KID/KL, else the lowest)."""
-    from aegan.records import LOWER_IS_BETTER
+    from aegan.results.records import LOWER_IS_BETTER
 
     ok = [s for s in per_seed if s["status"] == "ok" and isinstance(s["primary"], (int, float))]
     if not ok:
@@ -249,9 +249,9 @@ def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, 
 def table_context(table: Table, out_dir: Path, search_dirs: list[Path],
                   options: StatsOptions = StatsOptions()) -> dict[str, Any]:
     """Everything the template shows for one table."""
-    from aegan.budget import budget_figures
-    from aegan.compare import INTERVAL_NOTES, TERM_COLUMN, _all_modes, _cell, columns_for, term_text
-    from aegan.tables import as_results
+    from aegan.results.budget import budget_figures
+    from aegan.results.cells import INTERVAL_NOTES, TERM_COLUMN, _all_modes, _cell, columns_for, term_text
+    from aegan.results.tables import as_results
 
     jobs, results = as_results(table)
     columns = columns_for(results)

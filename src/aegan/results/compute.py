@@ -50,7 +50,7 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from aegan import records as rec
+from aegan.results import records as rec
 from aegan.checkpoint import atomic_write_text, capture_rng, restore_rng
 from aegan.data.base import DataSource
 from aegan.methods.base import Batch
