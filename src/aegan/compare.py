@@ -180,7 +180,7 @@ def job_costs(jobs: list[Job], configs: list | None = None) -> list[Cost]:
     """Each job's ms/step and where it comes from (``aegan.costs``): finished runs of its config
     and row in the plan's directories; else the cost table's ratio to NS-GAN times NS-GAN's
     ms/step on its config (finished NS-GAN runs there, else a few steps timed now)."""
-    from aegan.costs import CALIBRATION_STEPS, REFERENCE, calibrate, protocol_of, ratio
+    from aegan.costs import CALIBRATION_STEPS, REFERENCE, calibrate, cost_protocol, ratio
 
     measured = _measured_ms_per_step(jobs)
     out = []
@@ -190,7 +190,7 @@ def job_costs(jobs: list[Job], configs: list | None = None) -> list[Cost]:
             out.append(Cost(ms, "measured", "finished runs"))
             continue
         config = config or job.config()
-        r, source = ratio(job.row, config.method.name, protocol_of(config))
+        r, source = ratio(job.row, config.method.name, cost_protocol(config))
         if r is None and _is_plugin_method(config.method.name):  # the shipped table cannot hold it: time it
             try:
                 out.append(Cost(calibrate(config, own=True), "timed",

@@ -621,10 +621,6 @@ def peak_memory_mb(device: torch.device) -> dict[str, float]:
     return peak
 
 
-def start_run(config: RunConfig, run_dir: str | Path) -> Trainer:
-    return Trainer(config, run_dir)
-
-
 def open_run(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> Trainer:
     """Rebuild a run from its directory and restore its last checkpoint."""
     from aegan.config import apply_overrides, read_yaml

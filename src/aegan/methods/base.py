@@ -247,7 +247,7 @@ def _with_fresh_z(terms: TermsFn) -> TermsFn:
     return fresh
 
 
-def record(scratch: Scratch, **values: Tensor | float) -> None:
+def log_diagnostics(scratch: Scratch, **values: Tensor | float) -> None:
     """Store diagnostics (not losses) for the log: mean D outputs, alpha_L, stage, ..."""
     diag = scratch.setdefault("diagnostics", {})
     for key, value in values.items():
