@@ -185,14 +185,15 @@ def test_a_records_metric_series_ends_with_its_final_metrics():
 
 
 def test_a_large_table_gets_its_curves_in_several_figures(compared, monkeypatch):
+    import aegan.results.figures as figures
     import aegan.results.report as report
     from aegan.results.tables import build_tables
 
     (table,), _ = build_tables([compared[1]])
     assert len(report.curves_figures(table)) == 1  # 3 rows: one figure
-    monkeypatch.setattr(report, "ROWS_PER_FIGURE", 2)
-    assert [list(g) for g in report.row_groups(table)] == [["nsgan", "gan_ae_decay"], ["hot"]]
-    monkeypatch.setattr(report, "ROWS_PER_FIGURE", 1)
+    monkeypatch.setattr(figures, "ROWS_PER_FIGURE", 2)
+    assert [list(g) for g in figures.row_groups(table)] == [["nsgan", "gan_ae_decay"], ["hot"]]
+    monkeypatch.setattr(figures, "ROWS_PER_FIGURE", 1)
     assert len(report.curves_figures(table)) == 2  # hot diverged at step 1: no series, no figure
 
 

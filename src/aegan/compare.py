@@ -408,10 +408,3 @@ def records_appender(jobs: list[Job], records: str | Path) -> Callable[[Job], No
             print(f"aegan: {message}", file=sys.stderr)
 
     return on_done
-
-
-# `aegan.compare(configs, methods, ...)` is the Python API's compare (aegan.api): this module,
-# the package's attribute `compare` once imported, is callable as that function
-from aegan.api import callable_module  # noqa: E402
-
-callable_module(__name__)

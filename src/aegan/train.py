@@ -653,10 +653,3 @@ def check_schedule_unchanged(saved, wanted, done: int) -> None:
             f"train.steps {saved.steps} -> {wanted.steps}: the run is at step {done}, past the start of its "
             f"learning-rate decay (train.lr_decay: {saved.lr_decay}), so continuing would not equal a run trained for "
             f"{wanted.steps} steps from the start; train a new run (another --out or run directory)")
-
-
-# `aegan.train(config, ...)` is the Python API's train (aegan.api): this module, the package's
-# attribute `train` once imported, is callable as that function
-from aegan.api import callable_module  # noqa: E402
-
-callable_module(__name__)

@@ -252,7 +252,7 @@ def environment(device: Any) -> dict[str, Any]:
     import numpy
     import torch
 
-    from aegan import __version__
+    from aegan.version import __version__
 
     device = str(device)
     info = {"aegan": __version__, "git": _git_commit(), "torch": torch.__version__, "numpy": numpy.__version__,
