@@ -57,7 +57,7 @@ class _Package(types.ModuleType):
     sets them as its attributes: here, at the package's root, above the layers (pyproject's
     import-linter contracts), so that the loop and the comparison do not import the API built on them."""
 
-    def __setattr__(self, name: str, value: Any) -> None:
+    def __setattr__(self, name: str, value: object) -> None:
         if name in ("train", "compare") and isinstance(value, types.ModuleType):
             from aegan.api import callable_module
 
