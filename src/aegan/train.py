@@ -141,7 +141,7 @@ def snapshot_steps(steps: int, count: int) -> set[int]:
 
 class Trainer:
     def __init__(self, config: RunConfig, run_dir: str | Path, data: DataSource | None = None):
-        """``data``: a data source to train on instead of the config's dataset (aegan.compute
+        """``data``: a data source to train on instead of the config's dataset (aegan.results.compute
         counts a step's FLOPs on random batches of the data's shape, without its files)."""
         self.config = config
         self.paths = RunPaths(run_dir)
@@ -576,14 +576,14 @@ class Trainer:
     def _eval_context(self, n_samples: int) -> EvalContext:
         """What the metrics see: samples from the prior by the evaluation seed, the data, this run's
         device, its logged steps and a fresh discriminator of its model family."""
-        from aegan.records import read_log
+        from aegan.results.records import read_log
 
         seed = self.config.eval.seed
         return EvalContext(lambda n: self.generate(n, seed), self.data, n_samples, seed, device=str(self.device),
                            log_rows=lambda: read_log(self.paths.log), discriminator=self.factory.discriminator)
 
     def _evaluate(self) -> dict[str, Any]:
-        from aegan.records import best_over_training, read_log
+        from aegan.results.records import best_over_training, read_log
 
         ctx = self._eval_context(self.config.eval.n_samples)
         result = {
