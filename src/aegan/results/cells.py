@@ -25,6 +25,9 @@ COLUMNS = {
     "mode_score": (("MODE score", "mode_score/mode_score", 2),),
     "classifier_is": (("IS", "classifier_is/inception_score", 2),),
     "fid": (("FID", "fid/fid", 2), ("KID", "fid/kid", 4)),
+    # label-free effective numbers of modes (aegan.metrics.vendi, aegan.metrics.rke)
+    "vendi": (("Vendi", "vendi/vendi", 1),),
+    "rke": (("RKE-MC", "rke/rke_mc", 1),),
     # MS-SSIM read two ways (aegan.metrics.ms_ssim): 002's quality reading (higher better) and
     # the collapse reading against the real data's value (1 = identical samples)
     "ms_ssim": (("MS-SSIM (quality, 002)", "ms_ssim/quality", 3), ("MS-SSIM collapse", "ms_ssim/collapse", 3),
