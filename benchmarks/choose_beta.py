@@ -106,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from aegan.compare import SEEDS_HELP, grid_points, parse_seeds, plan, run_all
     from aegan.config import parse_overrides
-    from aegan.records import machine_summary
+    from aegan.results.records import machine_summary
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("target", choices=sorted(TARGETS))

@@ -28,7 +28,8 @@ FULL_PROTOCOL = ROOT / "benchmarks" / "results" / "toy2d"  # committed records o
 
 
 def main(argv: list[str] | None = None) -> int:
-    from aegan.compare import SEEDS_HELP, compare, dataset_label, parse_seeds
+    from aegan.compare import SEEDS_HELP, compare, parse_seeds
+    from aegan.results.rows import dataset_label
     from aegan.config import ConfigError
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -59,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
 def beside(records_dir: Path, benchmark: str, labels: list[str]) -> str:
     """The rows ``labels`` of ``benchmark`` in the committed records under ``records_dir``, under a
     heading that marks them as committed full-protocol results (steps and seeds from the records)."""
-    from aegan.tables import build_tables, markdown
+    from aegan.results.tables import build_tables, markdown
 
     tables, _ = build_tables([records_dir]) if records_dir.is_dir() else ([], [])
     table = next((t for t in tables if t.benchmark == benchmark), None)

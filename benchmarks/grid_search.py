@@ -82,7 +82,7 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "src"))
     from aegan.compare import SEEDS_HELP, compare, finished_runs, grid_points, parse_seeds
     from aegan.config import parse_overrides
-    from aegan.records import machine_summary
+    from aegan.results.records import machine_summary
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--methods", default=f"{BASELINE},reg_gan")

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 
 def machine() -> str:
-    from aegan.records import machine_summary
+    from aegan.results.records import machine_summary
 
     return f"{machine_summary()}, {torch.get_num_threads()} torch threads"
 

@@ -63,7 +63,7 @@ STEPS_PER_EPOCH = 600  # 60,000 images / batch 100 (the full-scale configs)
 
 
 def _cell(values, digits):
-    from aegan.compare import _mean_interval
+    from aegan.results.cells import _mean_interval
 
     return _mean_interval(values, digits)
 
@@ -72,7 +72,7 @@ def term_balance(run_dir) -> str:
     """Each loss term's gradient norm over its phase's nets (``train.grad_per_term``), mean
     over the last 10 % of the logged steps: the balance each method trains with (e.g.
     "generator: adversarial 2.0, geometric 81"); the column ``aegan tables`` shows too."""
-    from aegan.compare import run_term_gradients, term_text
+    from aegan.results.cells import run_term_gradients, term_text
 
     return term_text([run_term_gradients(run_dir)])
 
@@ -133,7 +133,7 @@ def stacked_table(jobs, results) -> str:
                 _cell([x.get("mode_score/inception_score") for x in m], 1), str(len(runs)),
                 f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}", term_balance(runs[0][0].run_dir)]) + " |")
         lines.append("")
-    from aegan.compare import INTERVAL_NOTES
+    from aegan.results.cells import INTERVAL_NOTES
 
     lines += [INTERVAL_NOTES["t"], "", "### Published numbers (not ours)", "", "| method | protocol | modes | KL |", "|---|---|---|---|"]
     lines += [f"| {m} | {p} | {modes} | {kl} |" for m, p, modes, kl in STACKED_ANCHORS]
@@ -181,7 +181,7 @@ def number_table(jobs, results) -> str:
             ms = np.mean([r["time_per_step_ms"] for _, r in runs])
             lines.append("| " + " | ".join([method, *cells, str(seeds), f"{ms:.1f}"]) + " |")
         lines.append("")
-    from aegan.compare import INTERVAL_NOTES
+    from aegan.results.cells import INTERVAL_NOTES
 
     lines += [INTERVAL_NOTES["t"], "", "### 001 Table 2 (not ours; 001's KL exceeds log 1000, so it is not our KL in nats)", "",
               "| method | " + " | ".join(f"set {k}: #Miss / KL" for k in NUMBER_SETS) + " |",
@@ -214,7 +214,7 @@ def compositional_table(jobs, results) -> str:
                 _cell([x.get("mnist_modes/missing") for x in m], 1), _cell([x.get("mnist_modes/kl") for x in m], 3),
                 f"{np.mean([r['time_per_step_ms'] for _, r in runs]):.1f}", term_balance(runs[0][0].run_dir)]) + " |")
         lines.append("")
-    from aegan.compare import INTERVAL_NOTES
+    from aegan.results.cells import INTERVAL_NOTES
 
     lines += [INTERVAL_NOTES["t"], "", "### 000 Table 2 (not ours)", "", "| epoch | " + " | ".join(v[0] for v in TABLE2_000.values()) + " |",
               "|---|" + "---|" * len(TABLE2_000),

@@ -235,7 +235,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import torch
 
-    from aegan.records import machine_summary
+    from aegan.results.records import machine_summary
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from aegan.config import build_config
-from aegan.records import machine_summary
+from aegan.results.records import machine_summary
 from aegan.train import Trainer
 
 

@@ -35,10 +35,10 @@ import time
 
 import torch
 
-from aegan.compare import method_spec
+from aegan.results.rows import method_spec
 from aegan.config import build_config, read_yaml
 from aegan.methods import METHODS
-from aegan.records import machine_summary
+from aegan.results.records import machine_summary
 from aegan.train import Trainer
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

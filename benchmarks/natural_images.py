@@ -129,8 +129,8 @@ def real_data_metrics(job) -> dict[str, float]:
 
 
 def table(name: str, scale: str, jobs, results, wall: float, workers: int, real: dict | None = None) -> str:
-    from aegan.compare import parse_row_label
-    from aegan.records import machine_summary
+    from aegan.results.rows import parse_row_label
+    from aegan.results.records import machine_summary
 
     spec = TABLES[name]
     by_row: dict[str, list[tuple[Any, dict]]] = {}

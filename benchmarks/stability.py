@@ -66,7 +66,7 @@ def read_series(run_dir: str | Path, keys: list[str], zero_when_absent: tuple[st
     """Every step's value of each key in the run's log (the dynamics metric's reading: NaN
     where a step lacks it, 0 for a loss term the step did not compute)."""
     from aegan.metrics.dynamics import series
-    from aegan.records import read_log
+    from aegan.results.records import read_log
 
     return series(read_log(Path(run_dir) / "log.jsonl"), keys, zero_when_absent)
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from aegan.checkpoint import atomic_write_json, atomic_write_text
     from aegan.compare import plan, records_appender, run_all
     from aegan.config import parse_overrides
-    from aegan.tables import tables_markdown
+    from aegan.results.tables import tables_markdown
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("experiment", choices=sorted(EXPERIMENTS))

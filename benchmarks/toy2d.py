@@ -20,7 +20,8 @@ import argparse
 from pathlib import Path
 
 from aegan.checkpoint import atomic_write_text
-from aegan.compare import SEEDS_HELP, compare, figure, finished_runs, parse_seeds, table
+from aegan.compare import SEEDS_HELP, compare, figure, finished_runs, parse_seeds
+from aegan.results.cells import table
 from aegan.config import parse_overrides
 
 ROOT = Path(__file__).resolve().parent.parent

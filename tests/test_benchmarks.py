@@ -119,6 +119,6 @@ def test_stability_experiments_write_table_series_and_figure(experiment, tmp_pat
     assert "| gan_ae_decay | 1 |" in out or "| vlgan | 1 |" in out
     column = {"vanishing": "| G grad (GAN loss): step 1 |", "oscillation": "| D(fake): std of its moving average, 2nd half |"}
     assert column[experiment] in out  # the dynamics metric's figures, from the runs' records
-    from aegan.tables import tables_markdown
+    from aegan.results.tables import tables_markdown
 
     assert column[experiment] in tables_markdown([tmp_path / "records"])[0]

@@ -1,7 +1,7 @@
 """Best over training (003 Tables 3, 6: "the best FIDs and the iterations") beside the final value."""
 
-from aegan.compare import columns_for
-from aegan.records import best_over_training
+from aegan.results.cells import columns_for
+from aegan.results.records import best_over_training
 
 
 def test_best_picks_the_minimum_fid_with_its_step_and_the_maximum_modes():

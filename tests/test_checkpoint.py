@@ -142,7 +142,7 @@ def test_json_files_write_nan_and_inf_as_null_and_stay_strict_json(tmp_path):
     import json
 
     from aegan.checkpoint import atomic_write_json, json_text
-    from aegan.records import dumps, read_log
+    from aegan.results.records import dumps, read_log
     from aegan.runlog import append_line
 
     nan, inf = float("nan"), float("inf")
@@ -169,7 +169,7 @@ def test_a_divergence_at_step_1_before_any_checkpoint_writes_a_readable_record(t
     import yaml
 
     from aegan.cli import main
-    from aegan.records import read_record
+    from aegan.results.records import read_record
     from tests.conftest import tiny_raw
 
     config = tmp_path / "hot.yaml"

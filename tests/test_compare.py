@@ -6,7 +6,9 @@ import math
 
 import pytest
 
-from aegan.compare import INTERVAL_NOTES, Job, _cell, _mean_interval, table
+from aegan.results.cells import INTERVAL_NOTES, _cell, _mean_interval, table
+
+from aegan.results.rows import Job
 
 
 def test_mean_cells_show_the_t_interval_worked_by_hand():

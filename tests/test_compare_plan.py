@@ -190,7 +190,7 @@ def test_bad_grid_is_a_config_error(tmp_path, capsys):
 def test_seeds_take_a_count_a_range_or_a_list_and_later_seeds_merge(tmp_path, capsys):
     from aegan.compare import parse_seeds
     from aegan.config import ConfigError
-    from aegan.tables import tables_markdown
+    from aegan.results.tables import tables_markdown
 
     assert parse_seeds("3") == [0, 1, 2] and parse_seeds("3-5") == [3, 4, 5] and parse_seeds("7,2") == [7, 2]
     for bad in ("0", "x", "2,2", "-1", "5-3"):

@@ -1,5 +1,5 @@
-"""Compute beside every score (aegan.compute): G/D/E updates, training seconds and FLOPs per
-step as table columns, worked by hand; and the budget curves of the report (aegan.budget)."""
+"""Compute beside every score (aegan.results.compute): G/D/E updates, training seconds and FLOPs per
+step as table columns, worked by hand; and the budget curves of the report (aegan.results.budget)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ import pytest
 import torch
 import yaml
 
-from aegan import compute
+from aegan.results import compute
 from aegan.config import build_config
-from aegan.records import COMPUTE_METRICS, LOWER_IS_BETTER, canonical_hash, protocol_of, row_identity
+from aegan.results.records import COMPUTE_METRICS, LOWER_IS_BETTER, canonical_hash, protocol_of, row_identity
 from tests.conftest import TINY, tiny_raw
 
 B, LATENT, HIDDEN = 32, 3, 16  # TINY's batch; a 3-dim code so that no two sizes coincide
@@ -179,7 +179,7 @@ def _compare(tmp_path, *args, **extra):
 
 
 def test_the_tables_of_records_show_the_compute_of_each_row(tmp_path):
-    from aegan.tables import tables_markdown
+    from aegan.results.tables import tables_markdown
 
     _, records = _compare(tmp_path, "--methods", "nsgan,nsgan_2g", "--seeds", "2",
                           methods={"nsgan_2g": {"name": "nsgan", "generator_steps": 2}})
@@ -203,7 +203,7 @@ def test_the_tables_of_records_show_the_compute_of_each_row(tmp_path):
 
 
 def test_best_so_far_on_a_hand_made_history():
-    from aegan.budget import best_so_far
+    from aegan.results.budget import best_so_far
 
     assert best_so_far([5.0, 3.0, 4.0, None, 2.0], lower_is_better=True).tolist() == [5, 3, 3, 3, 2]
     assert best_so_far([5.0, 3.0, 6.0, float("nan"), 2.0], lower_is_better=False).tolist() == [5, 5, 6, 6, 6]
@@ -211,7 +211,7 @@ def test_best_so_far_on_a_hand_made_history():
 
 
 def test_a_seeds_budget_curve_against_steps_and_seconds():
-    from aegan.budget import seed_curve
+    from aegan.results.budget import seed_curve
 
     record = {"status": "ok", "step": 30, "train_seconds": 3.0, "time_per_step_ms": 200.0,
               "metrics": {"fid/fid": 45.0},
@@ -226,7 +226,7 @@ def test_a_seeds_budget_curve_against_steps_and_seconds():
 
 
 def test_the_budget_band_is_a_student_t_interval_over_seeds():
-    from aegan.budget import held, row_band
+    from aegan.results.budget import held, row_band
 
     # three seeds' best so far at the same steps; at step 20: 1, 2, 3 -> mean 2, s = 1, n = 3,
     # t_{0.975, 2} = 4.3027 (a t table), half width 4.3027 / sqrt(3) = 2.4841
@@ -256,9 +256,9 @@ def test_the_report_draws_the_budget_curves_and_shows_the_compute(tmp_path):
     assert len(images) == 1 and "95 % Student-t interval" in budget
     results = html[html.index("<h3>Results</h3>"):html.index("<h3>Per seed</h3>")]
     assert all(f"<th>{c}</th>" in results for c in ("G updates", "D updates", "E updates", "GFLOPs per step"))
-    from aegan.budget import budget_panels
-    from aegan.compare import columns_for
-    from aegan.tables import as_results, build_tables
+    from aegan.results.budget import budget_panels
+    from aegan.results.cells import columns_for
+    from aegan.results.tables import as_results, build_tables
 
     table = build_tables([records])[0][0]
     panels = budget_panels(table.rows(), columns_for(as_results(table)[1]))

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aegan.compare import Job
+from aegan.results.rows import Job
 from aegan.config import SHARED_METHOD_KEY
 from aegan.methods import METHODS
 from aegan.nets.init import run_init

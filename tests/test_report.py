@@ -123,7 +123,7 @@ def test_the_report_of_a_records_directory_marks_published_rows_and_needs_no_run
 
 
 def test_worst_seed_follows_the_metric_direction():
-    from aegan.report import worst_seed
+    from aegan.results.report import worst_seed
 
     seeds = [{"seed": 0, "status": "ok", "primary": 30.0}, {"seed": 1, "status": "ok", "primary": 50.0},
              {"seed": 2, "status": "diverged", "primary": None}]
@@ -142,7 +142,7 @@ def test_a_grid_comparison_gets_the_distribution_over_settings(tmp_path):
     grid = _section((out / "report.html").read_text(), "Over the grid")
     assert "001 Fig. 3" in grid and len(_pngs(grid)) == 1
     assert _pngs(grid)[0].startswith(b"\x89PNG")
-    from aegan.tables import tables_markdown
+    from aegan.results.tables import tables_markdown
 
     text, _ = tables_markdown([out])  # the same distribution as a table
     assert "over the grid's settings" in text and re.search(r"\| nsgan \| 2 \| [0-9.]+ \| [0-9.]+ - [0-9.]+ \|", text)
@@ -175,7 +175,7 @@ def test_metrics_evaluated_during_training_get_their_curves(tmp_path, compared):
 
 
 def test_a_records_metric_series_ends_with_its_final_metrics():
-    from aegan.report import metric_series
+    from aegan.results.report import metric_series
 
     record = {"step": 6, "metrics": {"mixture/modes": 8.0},
               "eval_history": {"step": [2, 4], "mixture/modes": [3.0, 5.0]}}
@@ -185,14 +185,15 @@ def test_a_records_metric_series_ends_with_its_final_metrics():
 
 
 def test_a_large_table_gets_its_curves_in_several_figures(compared, monkeypatch):
-    import aegan.report as report
-    from aegan.tables import build_tables
+    import aegan.results.figures as figures
+    import aegan.results.report as report
+    from aegan.results.tables import build_tables
 
     (table,), _ = build_tables([compared[1]])
     assert len(report.curves_figures(table)) == 1  # 3 rows: one figure
-    monkeypatch.setattr(report, "ROWS_PER_FIGURE", 2)
-    assert [list(g) for g in report.row_groups(table)] == [["nsgan", "gan_ae_decay"], ["hot"]]
-    monkeypatch.setattr(report, "ROWS_PER_FIGURE", 1)
+    monkeypatch.setattr(figures, "ROWS_PER_FIGURE", 2)
+    assert [list(g) for g in figures.row_groups(table)] == [["nsgan", "gan_ae_decay"], ["hot"]]
+    monkeypatch.setattr(figures, "ROWS_PER_FIGURE", 1)
     assert len(report.curves_figures(table)) == 2  # hot diverged at step 1: no series, no figure
 
 

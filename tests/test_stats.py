@@ -1,4 +1,4 @@
-"""The statistics of a table's seeds (aegan.stats), worked by hand: the t interval of a mean,
+"""The statistics of a table's seeds (aegan.results.stats), worked by hand: the t interval of a mean,
 Welch's test and interval (Welch-Satterthwaite df), Holm's adjustment, the seeds a difference
 needs, and one table built from records whose cells carry those numbers.
 
@@ -14,7 +14,7 @@ import re
 import numpy as np
 import pytest
 
-from aegan.stats import (bootstrap_interval, difference, direction, holm, row_seeds_needed, seeds_needed,
+from aegan.results.stats import (bootstrap_interval, difference, direction, holm, row_seeds_needed, seeds_needed,
                          t_interval, welch_df, welch_power)
 
 
@@ -179,7 +179,7 @@ def _cells(line):
 
 def test_a_tables_intervals_and_tests_are_the_hand_worked_numbers(tmp_path, capsys):
     from aegan.cli import main
-    from aegan.tables import tables_markdown
+    from aegan.results.tables import tables_markdown
 
     _write_records(tmp_path / "records", ROWS)
     text, _ = tables_markdown([tmp_path / "records"])
@@ -219,7 +219,7 @@ def test_a_tables_intervals_and_tests_are_the_hand_worked_numbers(tmp_path, caps
 def test_the_baseline_comes_from_the_option_the_records_or_nsgan(tmp_path, capsys):
     from aegan.cli import main
     from aegan.config import ConfigError
-    from aegan.tables import StatsOptions, tables_markdown
+    from aegan.results.tables import StatsOptions, tables_markdown
 
     records = tmp_path / "records"
     _write_records(records, ROWS)
@@ -278,7 +278,7 @@ def test_compare_dry_run_plans_the_seeds_the_records_need(tmp_path, capsys):
     assert "  gan: no records yet (run its first seeds)" in out
     assert main(["compare", str(config), "--methods", "nsgan,better,single", "--seeds", "1", "--list",
                  "--power", "3", "--records", str(tmp_path / "records"), "--out", str(tmp_path / "out")]) == 2
-    from aegan.tables import seeds_plan
+    from aegan.results.tables import seeds_plan
 
     lines = seeds_plan(tmp_path / "records", {"toy": ["nsgan", "better", "single"]}, "modes=3")
     n = seeds_needed(math.sqrt(13), 1.0, 3.0)

@@ -11,7 +11,7 @@ each term (loss/discriminator/hinge_real, ...).
 import torch.nn.functional as F
 from pydantic import PositiveFloat
 
-from aegan.methods import Method, MethodConfig, Phase, record, register
+from aegan.methods import Method, MethodConfig, Phase, log_diagnostics, register
 from aegan.methods.base import discriminate
 
 
@@ -28,7 +28,7 @@ class HingeGAN(Method):
 
     def discriminator_terms(self, nets, batch, scratch):
         real, fake = discriminate(nets["discriminator"], batch.x, self.fake(nets, batch, scratch).detach())
-        record(scratch, d_real=real.mean(), d_fake=fake.mean())  # diagnostics, logged as diag/d_real ...
+        log_diagnostics(scratch, d_real=real.mean(), d_fake=fake.mean())  # diagnostics, logged as diag/d_real ...
         m = self.config.margin
         return {"hinge_real": F.relu(m - real).mean(), "hinge_fake": F.relu(m + fake).mean()}
 

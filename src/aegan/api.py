@@ -80,8 +80,8 @@ class Run:
 
     @property
     def record(self) -> dict[str, Any] | None:
-        """The run's record.json (``aegan.records``: config, metrics, protocol, timing), None before one is written."""
-        from aegan.records import read_record
+        """The run's record.json (``aegan.results.records``: config, metrics, protocol, timing), None before one is written."""
+        from aegan.results.records import read_record
 
         return read_record(self._trainer.paths.record)
 
@@ -381,7 +381,7 @@ class Comparison:
 
 
 def _table_data(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from aegan.compare import dataset_label
+    from aegan.results.rows import dataset_label
 
     rows = []
     for config, label in dict.fromkeys((r["config"], r["label"]) for r in runs):

@@ -115,7 +115,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _stats_arguments(p: argparse.ArgumentParser) -> None:
-    """The statistics of a table (aegan.stats, docs/results.md): its baseline, test, interval, power."""
+    """The statistics of a table (aegan.results.stats, docs/results.md): its baseline, test, interval, power."""
     p.add_argument("--baseline", metavar="ROW", help="the row every other row is tested against (default: the records "
                                                      "dir's baselines.yaml, else nsgan, else gan; 'none': no tests)")
     p.add_argument("--test", choices=("welch", "mannwhitney"), default="welch",
@@ -128,7 +128,7 @@ def _stats_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _stats_options(args):
-    from aegan.tables import StatsOptions
+    from aegan.results.tables import StatsOptions
 
     return StatsOptions(args.baseline, args.test, args.interval, args.power)
 
@@ -224,8 +224,8 @@ def cmd_compare(args, overrides) -> int:
         if args.job_index is None:
             print(describe_plan(jobs, args.workers, estimate=args.dry_run))
             if args.power:
-                from aegan.compare import dataset_label
-                from aegan.tables import seeds_plan
+                from aegan.results.rows import dataset_label
+                from aegan.results.tables import seeds_plan
 
                 rows = {dataset_label(c): list(dict.fromkeys(j.row for j in jobs)) for c in args.configs}
                 print("\n".join(seeds_plan(args.records, rows, args.power, args.baseline)))
@@ -234,12 +234,12 @@ def cmd_compare(args, overrides) -> int:
             raise ConfigError(f"--job-index: {args.job_index} is outside the plan's jobs 0..{len(jobs) - 1} "
                               "(--list prints them)")
         if args.records:
-            from aegan.tables import check_plan_protocol
+            from aegan.results.tables import check_plan_protocol
 
             check_plan_protocol([jobs[args.job_index]], args.records)
         result = run_job(jobs[args.job_index])
         if args.records:
-            from aegan.tables import append_records
+            from aegan.results.tables import append_records
 
             for message in append_records([Path(jobs[args.job_index].run_dir)], args.records):
                 print(f"aegan: {message}", file=sys.stderr)
@@ -257,7 +257,7 @@ def cmd_compare(args, overrides) -> int:
 
 def cmd_tables(args) -> int:
     from aegan.checkpoint import atomic_write_text
-    from aegan.tables import StatsOptions, holds_blocks, tables_markdown, update_blocks
+    from aegan.results.tables import StatsOptions, holds_blocks, tables_markdown, update_blocks
 
     if args.update:
         if args.dirs or args.out or _stats_options(args) != StatsOptions():
@@ -304,7 +304,7 @@ def cmd_cache(args) -> int:
 
 
 def cmd_report(args) -> int:
-    from aegan.report import write_report
+    from aegan.results.report import write_report
 
     out = Path(args.out) if args.out else Path(args.dirs[0]) / "report.html"
     for message in write_report(args.dirs, out, args.references, _stats_options(args)):

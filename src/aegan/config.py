@@ -19,12 +19,9 @@ import yaml
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeInt, PositiveFloat, PositiveInt, ValidationError, field_validator,
                       model_serializer, model_validator)
 
+from aegan.errors import ConfigError
 from aegan.registry import Registry, UnknownName
 from aegan.strict import MAX_BATCH, MAX_SAMPLES, MAX_SEED, StrictModel
-
-
-class ConfigError(ValueError):
-    """A bad config value; the message is one line naming the key."""
 
 
 class Section(StrictModel):

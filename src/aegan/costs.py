@@ -68,7 +68,7 @@ def cost_table(path: str | None = None) -> dict[str, Any]:
     return json.loads(text)
 
 
-def protocol_of(config) -> str:
+def cost_protocol(config) -> str:
     """The cost table's protocol for a run config: "2d" for vectors, "images" for images."""
     return "2d" if config.data.params.data_kind == "vectors" else "images"
 
@@ -201,7 +201,7 @@ def run_estimate(config, steps: int) -> tuple[float, str] | None:
 
     from aegan.config import build_config
 
-    r, source = ratio(config.method.name, config.method.name, protocol_of(config))
+    r, source = ratio(config.method.name, config.method.name, cost_protocol(config))
     if r is None:
         return None
     raw = config.to_dict()

@@ -46,7 +46,7 @@ __all__ = ["Trainer", "open_run", "RunPaths", "check_schedule_unchanged", "compi
 
 class Trainer:
     def __init__(self, config: RunConfig, run_dir: str | Path, data: DataSource | None = None):
-        """``data``: a data source to train on instead of the config's dataset (aegan.compute
+        """``data``: a data source to train on instead of the config's dataset (aegan.results.compute
         counts a step's FLOPs on random batches of the data's shape, without its files)."""
         self.config = config
         self.paths = RunPaths(run_dir)
@@ -222,8 +222,8 @@ class Trainer:
         return out
 
     def write_record(self, status: str, reason: str | None = None, result: dict[str, Any] | None = None) -> None:
-        """Write record.json (aegan.records): the run's result as data, evaluated or diverged."""
-        from aegan import records
+        """Write record.json (aegan.results.records): the run's result as data, evaluated or diverged."""
+        from aegan.results import records
 
         meta = self.record_meta
         if meta is None:  # keep what compare wrote (a re-evaluation), else the run's own names
@@ -297,10 +297,3 @@ def open_run(run_dir: str | Path, overrides: dict[str, Any] | None = None) -> Tr
     trainer.load_state_dict(load_checkpoint(paths.checkpoint))
     check_schedule_unchanged(saved.train, config.train, trainer.step)
     return trainer
-
-
-# `aegan.train(config, ...)` is the Python API's train (aegan.api): this module, the package's
-# attribute `train` once imported, is callable as that function
-from aegan.api import callable_module  # noqa: E402
-
-callable_module(__name__)

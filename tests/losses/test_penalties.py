@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from aegan import regularizers
+from aegan.methods import shared_terms
 from aegan.losses import penalties
 
 
@@ -50,8 +50,8 @@ def test_zero_centred_penalty_of_linear_critic_is_squared_weight_norm():
 
     real, fake = torch.randn(6, 2), torch.randn(6, 2) * 10
     assert_close(penalties.zero_centred_penalty(critic, real), torch.tensor(25.0))
-    assert_close(2.5 * regularizers.gradient_penalty("r1", critic, real, fake), torch.tensor(62.5))
-    assert_close(regularizers.gradient_penalty("r2", critic, real, fake), torch.tensor(25.0))
+    assert_close(2.5 * shared_terms.gradient_penalty("r1", critic, real, fake), torch.tensor(62.5))
+    assert_close(shared_terms.gradient_penalty("r2", critic, real, fake), torch.tensor(25.0))
 
 
 def test_zero_centred_penalty_is_taken_at_its_own_batch():
@@ -62,8 +62,8 @@ def test_zero_centred_penalty_is_taken_at_its_own_batch():
     def critic(x):
         return x.pow(2).sum(1)
 
-    assert_close(regularizers.gradient_penalty("r1", critic, real, fake), torch.tensor(10.0))
-    assert_close(regularizers.gradient_penalty("r2", critic, real, fake), torch.tensor(18.0))
+    assert_close(shared_terms.gradient_penalty("r1", critic, real, fake), torch.tensor(10.0))
+    assert_close(shared_terms.gradient_penalty("r2", critic, real, fake), torch.tensor(18.0))
 
 
 def test_zero_centred_penalty_sums_over_image_dimensions():
@@ -92,4 +92,4 @@ def test_zero_centred_penalty_differentiates_into_critic_parameters():
 
 def test_unknown_penalty_kind_is_refused():
     with pytest.raises(ValueError, match="r1, r2"):
-        regularizers.gradient_penalty("r3", lambda x: x.sum(1), torch.zeros(1, 2), torch.zeros(1, 2))
+        shared_terms.gradient_penalty("r3", lambda x: x.sum(1), torch.zeros(1, 2), torch.zeros(1, 2))

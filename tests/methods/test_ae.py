@@ -3,7 +3,7 @@
 import torch
 from torch.testing import assert_close
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.losses import adversarial as adv
 from tests.methods._helpers import batch_of, tiny_trainer
 
@@ -32,4 +32,4 @@ def test_latent_discriminator_treats_prior_as_real():
     dz = torch.nn.Linear(2, 1)
     codes, prior = torch.randn(8, 2) + 3.0, torch.randn(8, 2)
     expected = adv.bce_real(dz(prior)) + adv.bce_fake(dz(codes))
-    assert_close(reg.latent_discriminator_loss(dz, codes, prior), expected)
+    assert_close(shared.latent_discriminator_loss(dz, codes, prior), expected)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from aegan.cli import main
-from aegan.compare import Job
+from aegan.results.rows import Job
 from aegan.train import Trainer, open_run
 from tests.conftest import tiny_config
 from tests.methods._helpers import check_one_step

@@ -5,14 +5,14 @@ import io
 import torch
 from torch.testing import assert_close
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.losses import adversarial as adv
 from aegan.methods import METHODS
 from tests.methods._helpers import batch_of, tiny_trainer
 
 
 def test_stage_switch_exactly_at_threshold():
-    decay = reg.AdaptiveDecay(alpha=8.0)  # 1/alpha = 0.125, exact in binary
+    decay = shared.AdaptiveDecay(alpha=8.0)  # 1/alpha = 0.125, exact in binary
     decay.observe(torch.tensor(0.125))
     assert decay.stage == 1, "error == 1/alpha is not < 1/alpha"
     assert decay.alpha_l == 0.0

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.train import Trainer
 from tests.methods.test_images_registry import _config as image_config
 from tests.methods._helpers import batch_of, tiny_trainer
@@ -54,10 +54,10 @@ def test_same_nets_as_nsgan_on_image_nets(family, tmp_path):
 
 
 def test_feature_map_only_where_sizes_differ():
-    fm = reg.FeatureMap(8, 8)
+    fm = shared.FeatureMap(8, 8)
     x = torch.randn(3, 8)
     assert fm(x) is x and not list(fm.parameters())
-    fm = reg.FeatureMap(8, 5)
+    fm = shared.FeatureMap(8, 5)
     assert fm(x).shape == (3, 5) and fm.linear.in_features == 8
 
 
@@ -77,5 +77,5 @@ def test_gradient_penalty_dispatch():
     d = lambda x: lin(x).squeeze(-1)  # noqa: E731 - constant gradient: ||w||
     real, fake = torch.randn(16, 2), torch.randn(16, 2)
     expected = (lin.weight.norm() - 1) ** 2
-    assert_close(reg.gradient_penalty("gp", d, real, fake), expected)
-    assert_close(reg.gradient_penalty("dragan", d, real, fake), expected)
+    assert_close(shared.gradient_penalty("gp", d, real, fake), expected)
+    assert_close(shared.gradient_penalty("dragan", d, real, fake), expected)

@@ -34,7 +34,7 @@ def test_optimizer_steps_are_counted_and_recorded(tmp_path):
     setup = result["training"]
     assert setup["generator"]["updates_per_step"] == 2.0 and setup["discriminator"]["updates_per_step"] == 1.0
     assert setup["generator"]["lr"] == trainer.config.train.lr and setup["generator"]["init"]
-    from aegan.records import read_record
+    from aegan.results.records import read_record
 
     assert read_record(trainer.paths.record)["training"] == setup
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from aegan.compare import Job
+from aegan.results.rows import Job
 from aegan.config import ConfigError
 from aegan.losses import adversarial as adv
 from aegan.losses.penalties import _grad_norm_penalty, interpolate

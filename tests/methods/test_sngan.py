@@ -10,7 +10,7 @@ import torch
 from torch.nn.modules.batchnorm import _BatchNorm
 from torch.nn.utils import parametrize
 
-from aegan.compare import Job
+from aegan.results.rows import Job
 from aegan.config import ConfigError
 from aegan.nets.spectral import spectral_layers
 from aegan.train import Trainer

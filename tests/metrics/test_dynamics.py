@@ -52,7 +52,7 @@ def test_the_metric_needs_a_runs_log(tmp_path):
 
 
 def test_a_runs_dynamics_are_its_own_logged_steps_and_tabulate(tmp_path):
-    from aegan.tables import tables_markdown
+    from aegan.results.tables import tables_markdown
 
     config = tiny_config(**{"eval.metrics": ["mixture", "dynamics"], "eval.params": {"dynamics": {"tail": ["diag/d_fake"]}}})
     result = Trainer(config, tmp_path / "run").fit(progress=False)
@@ -65,7 +65,7 @@ def test_a_runs_dynamics_are_its_own_logged_steps_and_tabulate(tmp_path):
 
 
 def test_dynamics_columns_come_gradient_first_then_output_then_the_other_series():
-    from aegan.compare import columns_for
+    from aegan.results.cells import columns_for
 
     keys = ["diag/alpha_l/last", "diag/d_fake/change", "diag/d_fake/mean", "grad/g/last", "grad/g/step1",
             "grad/g/steps_below_0.01", "diag/d_fake/slow_std", "diag/d_fake/std"]

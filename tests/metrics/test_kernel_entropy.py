@@ -294,7 +294,7 @@ def test_stacked_mnist_on_a_few_modes_against_the_classifier_count(stacked):
 
 
 def test_tables_give_vendi_and_rke_a_column_each():
-    from aegan.compare import columns_for
+    from aegan.results.cells import columns_for
 
     cols = columns_for([{"metrics": {"vendi/vendi": 3.0, "vendi/n": 10.0, "rke/rke_mc": 2.0, "rke/bandwidth": 0.1}}])
     assert [(c[0], c[1]) for c in cols] == [("Vendi", "vendi/vendi"), ("RKE-MC", "rke/rke_mc")]

@@ -197,7 +197,7 @@ def test_registered_metric_runs_through_the_context():
 
 
 def test_tables_show_the_accuracy_beside_each_missed_count():
-    from aegan.compare import columns_for
+    from aegan.results.cells import columns_for
 
     metrics = {"third_party_fast/sigma0.5/missed_modes": 12.0, "third_party_fast/sigma0.5/held_out_accuracy": 0.91,
                "third_party_fast/sigma1/missed_modes": 3.0}  # sigma 1: a record from before the accuracy

@@ -9,7 +9,7 @@ from torch import nn
 
 from aegan.nets import FAMILIES, build_factory
 from aegan.nets.conv import SourceBatchNorm
-from aegan.regularizers import attach_feature_map
+from aegan.methods.shared_terms import attach_feature_map
 
 
 def _factory(family, shape, **params):

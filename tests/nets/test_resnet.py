@@ -11,7 +11,7 @@ from aegan.methods import METHODS
 from aegan.nets import FAMILIES, build_factory
 from aegan.nets.conv import SourceBatchNorm
 from aegan.nets.resnet import DownBlock, OptimizedDownBlock, UpBlock, default_up_blocks
-from aegan.regularizers import attach_feature_map
+from aegan.methods.shared_terms import attach_feature_map
 from aegan.train import Trainer
 from tests.conftest import tiny_config
 from tests.methods._helpers import check_one_step

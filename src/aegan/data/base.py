@@ -26,7 +26,7 @@ from typing import Any, Callable, ClassVar, Literal, Mapping
 import torch
 from pydantic import field_validator, model_serializer
 
-from aegan.methods.base import Batch
+from aegan.batch import Batch
 from aegan.registry import Registry
 from aegan.strict import StrictModel
 

@@ -42,8 +42,9 @@ import numpy as np
 import torch
 from pydantic import NonNegativeFloat, field_validator, model_validator
 
+from aegan.assets import CLASSIFIER_SHA256
+from aegan.batch import Batch
 from aegan.data.base import DataConfig, DataSource, MissingDataset, register_dataset
-from aegan.methods.base import Batch
 
 Split = Literal["train", "valid", "test", "train+valid"]
 Arrays = dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (uint8 images (N, H, W), int64 labels (N,))
@@ -312,8 +313,6 @@ class ImageSource(DataSource):
     def describe(self) -> dict[str, Any]:
         out = {"protocol": self.protocol, "n_train": len(self.images), **self.config.model_dump()}
         if self.name == "mnist":  # MODE score / IS use the project's classifier
-            from aegan.metrics.classifier import CLASSIFIER_SHA256
-
             out["classifier_sha256"] = CLASSIFIER_SHA256
         return out
 
@@ -403,8 +402,6 @@ class ThreeDigitMNIST(DataSource):
         return self.sample(n or 10_000, seed, self.config.held_out_split)
 
     def describe(self) -> dict[str, Any]:
-        from aegan.metrics.classifier import CLASSIFIER_SHA256
-
         return {"protocol": self.protocol, "layout": self.layout, "shape": list(self.shape), "modes": self.num_modes,
                 "classifier_sha256": CLASSIFIER_SHA256, **self.config.model_dump()}
 

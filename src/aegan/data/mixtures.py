@@ -13,7 +13,7 @@ import torch
 from pydantic import Field, PositiveFloat, model_validator
 
 from aegan.data.base import DataConfig, DataSource, register_dataset
-from aegan.methods.base import Batch
+from aegan.batch import Batch
 
 
 class MixtureConfig(DataConfig):

@@ -45,7 +45,7 @@ from aegan.data.base import DataConfig, DataSource, MissingDataset, register_dat
 from aegan.data.cache import Cached, digest, file_entries, load_or_build
 from aegan.data.cache import FORMAT as CACHE_FORMAT
 from aegan.data.images import _NumpyOnlyUnpickler
-from aegan.methods.base import Batch
+from aegan.batch import Batch
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp")
 BLOCK = 256  # images decoded per block (threads share a block)

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from aegan.losses import adversarial as adv
 from aegan.losses import reconstruction as rec
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, log_diagnostics, register
 
 
 class AAEConfig(MethodConfig):
@@ -45,7 +45,7 @@ class AAE(Method):
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         codes = scratch["codes"]
         real_logits, fake_logits = discriminate(nets["discriminator"], self.prior(len(batch), batch.x), codes)
-        record(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
+        log_diagnostics(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
         return {"bce": adv.discriminator_bce(real_logits, fake_logits)}
 
     def regularization_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

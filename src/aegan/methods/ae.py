@@ -11,8 +11,8 @@ from typing import Literal
 import torch
 from pydantic import NonNegativeFloat, PositiveFloat
 
-from aegan import regularizers as reg
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, record, register
+from aegan.methods import shared_terms as shared
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, log_diagnostics, register
 
 
 class AEConfig(MethodConfig):
@@ -39,13 +39,13 @@ class AEConfig(MethodConfig):
 
     reconstruction_weight: PositiveFloat = 100.0
     latent_weight: NonNegativeFloat = 1.0
-    distance: reg.Distance = "l2"
+    distance: shared.Distance = "l2"
     reduction: Literal["sum", "mean"] = "sum"
     prior: Literal["uniform", "unit_uniform", "normal"] = "uniform"
 
     def reconstruction_error(self, x: torch.Tensor, x_hat: torch.Tensor) -> torch.Tensor:
         """L of this config: E_x d(x, x_hat) with its distance and reduction."""
-        return reg.reconstruction(x, x_hat, self.distance, self.reduction)
+        return shared.reconstruction(x, x_hat, self.distance, self.reduction)
 
 
 @register
@@ -79,18 +79,18 @@ class AE(Method):
     def autoencoder_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         """000 Algorithm 1 lines 6/13: E and G on lambda * reconstruction (+ latent matching)."""
         c = self.config
-        code, recon = reg.reconstruct(nets, batch.x)
+        code, recon = shared.reconstruct(nets, batch.x)
         error = c.reconstruction_error(batch.x, recon)
         scratch.update(code=code, recon=recon, recon_error=error.detach())
-        record(scratch, recon_error=error)
+        log_diagnostics(scratch, recon_error=error)
         return {
             "reconstruction": c.reconstruction_weight * error,
-            "latent": c.latent_weight * reg.latent_matching_loss(nets["latent_discriminator"], code),
+            "latent": c.latent_weight * shared.latent_matching_loss(nets["latent_discriminator"], code),
         }
 
     def latent_discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         prior = self.prior(len(batch), batch.x)
-        return {"bce": reg.latent_discriminator_loss(nets["latent_discriminator"], scratch["code"], prior)}
+        return {"bce": shared.latent_discriminator_loss(nets["latent_discriminator"], scratch["code"], prior)}
 
     def autoencoder_phases(self) -> tuple[Phase, ...]:
         return (Phase("autoencoder", ("encoder", "generator"), self.autoencoder_terms),)

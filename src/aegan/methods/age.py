@@ -20,7 +20,7 @@ from pydantic import Field, PositiveInt
 
 from aegan.losses import reconstruction as rec
 from aegan.losses.divergences import fitted_gaussian_kl
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, log_diagnostics, register
 
 
 class AGEConfig(MethodConfig):
@@ -43,7 +43,7 @@ class AGE(Method):
         codes = e(batch.x)
         fake_codes = e(self.generate(nets, self.prior(len(batch), batch.x)).detach())
         kl_real, kl_fake = fitted_gaussian_kl(codes), fitted_gaussian_kl(fake_codes)
-        record(scratch, kl_real=kl_real, kl_fake=kl_fake)
+        log_diagnostics(scratch, kl_real=kl_real, kl_fake=kl_fake)
         return {"kl_real": kl_real, "kl_fake": -kl_fake,
                 "reconstruction": self.config.data_reconstruction_weight * rec.l1(batch.x, g(codes, source="encoder"))}
 

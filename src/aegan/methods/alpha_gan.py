@@ -20,7 +20,7 @@ from pydantic import Field
 
 from aegan.losses import adversarial as adv
 from aegan.losses import reconstruction as rec
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, log_diagnostics, register
 
 
 class AlphaGANConfig(MethodConfig):
@@ -53,7 +53,7 @@ class AlphaGAN(Method):
         d = nets["discriminator"]
         real_logits, recon_logits = discriminate(d, batch.x, recon)
         sample_logits = d(sample)
-        record(scratch, d_real=adv.mean_probability(real_logits), d_recon=adv.mean_probability(recon_logits),
+        log_diagnostics(scratch, d_real=adv.mean_probability(real_logits), d_recon=adv.mean_probability(recon_logits),
                d_fake=adv.mean_probability(sample_logits))
         return {"bce": adv.bce_real(real_logits) + adv.bce_fake(recon_logits) + adv.bce_fake(sample_logits)}
 

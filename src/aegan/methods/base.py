@@ -15,6 +15,7 @@ import torch
 from pydantic import Field, PositiveInt, model_serializer, model_validator
 from torch import Tensor, nn
 
+from aegan.batch import Batch
 from aegan.nets.init import initialise_nets
 from aegan.nets.packing import attach_packing, pack_of
 from aegan.nets.spectral import apply_spectral_norm
@@ -23,17 +24,6 @@ from aegan.strict import StrictModel
 
 Nets = Mapping[str, nn.Module]
 Scratch = dict[str, Any]  # per-step scratch space shared by the phases of one step
-
-
-@dataclass
-class Batch:
-    """One batch of real data; ``y`` holds labels where the dataset has them."""
-
-    x: Tensor
-    y: Tensor | None = None
-
-    def __len__(self) -> int:
-        return self.x.shape[0]
 
 
 TermsFn = Callable[[Nets, Batch, Scratch], dict[str, Tensor]]
@@ -257,7 +247,7 @@ def _with_fresh_z(terms: TermsFn) -> TermsFn:
     return fresh
 
 
-def record(scratch: Scratch, **values: Tensor | float) -> None:
+def log_diagnostics(scratch: Scratch, **values: Tensor | float) -> None:
     """Store diagnostics (not losses) for the log: mean D outputs, alpha_L, stage, ..."""
     diag = scratch.setdefault("diagnostics", {})
     for key, value in values.items():

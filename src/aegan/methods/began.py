@@ -25,7 +25,7 @@ from typing import Any, Mapping
 from pydantic import Field, PositiveInt
 
 from aegan.losses import energy
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, log_diagnostics, register
 from aegan.methods.ebgan import build_autoencoder_discriminator
 
 
@@ -61,14 +61,14 @@ class BEGAN(Method):
         d = nets["discriminator"]
         real_loss, fake_loss = self.loss(d, batch.x), self.loss(d, self.fake(nets, batch, scratch).detach())
         self._real_loss = real_loss.detach()
-        record(scratch, k=self.k, loss_real=real_loss, loss_fake=fake_loss)
+        log_diagnostics(scratch, k=self.k, loss_real=real_loss, loss_fake=fake_loss)
         return {"equilibrium": energy.began_discriminator(real_loss, fake_loss, self.k)}
 
     def generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         fake_loss = self.loss(nets["discriminator"], self.fake(nets, batch, scratch))
         self._fake_loss = fake_loss.detach()
         if self._real_loss is not None:
-            record(scratch, convergence=energy.began_convergence(self._real_loss, self._fake_loss, self.config.gamma))
+            log_diagnostics(scratch, convergence=energy.began_convergence(self._real_loss, self._fake_loss, self.config.gamma))
         return {"reconstruction": fake_loss}
 
     def update_k(self, nets: Nets) -> None:

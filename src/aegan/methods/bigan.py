@@ -14,7 +14,7 @@ could not model the interaction between x and z).
 from __future__ import annotations
 
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, log_diagnostics, register
 from aegan.nets.joint import joint_discriminator, pair_logits
 
 
@@ -45,7 +45,7 @@ class BiGAN(Method):
         scratch["pairs"] = (real_pair, fake_pair)
         detached = tuple(tuple(t.detach() for t in pair) for pair in (real_pair, fake_pair))
         real_logits, fake_logits = self.joint_logits(nets["discriminator"], *detached)
-        record(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
+        log_diagnostics(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
         return {"bce": adv.discriminator_bce(real_logits, fake_logits)}
 
     def generator_encoder_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pydantic import Field, PositiveInt
 
 from aegan.losses import energy
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, log_diagnostics, register
 from aegan.nets.autoencoder import AutoencoderDiscriminator
 
 
@@ -46,7 +46,7 @@ class EBGAN(Method):
         fake = self.fake(nets, batch, scratch).detach()
         real_energy = energy.autoencoder_energy(batch.x, d(batch.x))
         fake_energy = energy.autoencoder_energy(fake, d(fake))
-        record(scratch, energy_real=real_energy.mean(), energy_fake=fake_energy.mean())
+        log_diagnostics(scratch, energy_real=real_energy.mean(), energy_fake=fake_energy.mean())
         return {"margin": energy.ebgan_discriminator(real_energy, fake_energy, self.config.margin)}
 
     def generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, Method, Nets, Phase, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, Method, Nets, Phase, Scratch, discriminate, log_diagnostics, register
 
 
 class GAN(Method):
@@ -18,7 +18,7 @@ class GAN(Method):
 
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         real_logits, fake_logits = discriminate(nets["discriminator"], batch.x, self.fake(nets, batch, scratch).detach())
-        record(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
+        log_diagnostics(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
         return {"bce": adv.discriminator_bce(real_logits, fake_logits)}
 
     def generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

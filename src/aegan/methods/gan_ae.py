@@ -8,10 +8,10 @@ from typing import Literal
 
 import torch
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.losses import adversarial as adv
 from aegan.methods.ae import AE, AEConfig
-from aegan.methods.base import Batch, Nets, Phase, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, Nets, Phase, Scratch, discriminate, log_diagnostics, register
 
 
 class GANAEConfig(AEConfig):
@@ -58,9 +58,9 @@ class GANAE(AE):
         """Lines 7/15: D separates x from H(x) = G(E(x)) of the nets as lines 6/13-14 left
         them (recomputed after G's update), with alpha_L = 1."""
         with torch.no_grad():
-            recon = reg.reconstruct(nets, batch.x)[1]
+            recon = shared.reconstruct(nets, batch.x)[1]
         real_logits, fake_logits = discriminate(nets["discriminator"], batch.x, recon)
-        record(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
+        log_diagnostics(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits))
         return {"bce": adv.discriminator_bce(real_logits, fake_logits)}
 
     def generator_phases(self) -> tuple[Phase, ...]:

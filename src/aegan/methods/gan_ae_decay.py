@@ -6,10 +6,10 @@ from typing import Any, Mapping
 
 from pydantic import PositiveFloat
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.losses import adversarial as adv
 from aegan.losses.adaptive import generator_decayed_minimax
-from aegan.methods.base import Batch, Nets, Scratch, record, register
+from aegan.methods.base import Batch, Nets, Scratch, log_diagnostics, register
 from aegan.methods.gan_ae import GANAE, GANAEConfig
 
 
@@ -44,7 +44,7 @@ class GANAEDecay(GANAE):
 
     def __init__(self, config, latent_dim: int):
         super().__init__(config, latent_dim)
-        self.decay = reg.AdaptiveDecay(config.alpha)
+        self.decay = shared.AdaptiveDecay(config.alpha)
         self._step = 0
 
     def autoencoder_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
@@ -55,7 +55,7 @@ class GANAEDecay(GANAE):
             terms["reconstruction"] = terms["reconstruction"] / self.config.reconstruction_weight
         error = self.batch_mean(scratch["recon_error"].detach())  # the error of the whole (all-rank) batch
         scratch["alpha_l"] = self.decay.observe(error, self._step)  # line 12 (or line 8's test)
-        record(scratch, stage=stage, alpha_l=scratch["alpha_l"])
+        log_diagnostics(scratch, stage=stage, alpha_l=scratch["alpha_l"])
         return terms
 
     def adversarial(self, fake_logits, scratch: Scratch):

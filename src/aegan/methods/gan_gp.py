@@ -11,7 +11,7 @@ from typing import ClassVar, Literal
 
 from pydantic import NonNegativeFloat
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, register
 from aegan.methods.gan import NSGAN
 
@@ -38,7 +38,7 @@ class GradientPenalty:
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         terms = super().discriminator_terms(nets, batch, scratch)
         fake = self.fake(nets, batch, scratch)
-        terms["penalty"] = self.config.penalty_weight * reg.gradient_penalty(
+        terms["penalty"] = self.config.penalty_weight * shared.gradient_penalty(
             self.penalty_kind, nets["discriminator"], batch.x, fake)
         return terms
 

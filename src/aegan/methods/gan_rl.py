@@ -5,7 +5,7 @@ G loss (4b), so D learns features that G can decode. D's flatten output enters G
 input of its first batch norm, skipping G's first linear layer (003 Fig. 4, Sec. 6: "we do
 not make any changes to the network structure"): on every family here D's ``feature_dim``
 equals G's ``hidden_dim``, so the nets are NS-GAN's, parameter for parameter
-(``regularizers.attach_feature_map``; a Linear only for nets whose sizes differ).
+(``shared_terms.attach_feature_map``; a Linear only for nets whose sizes differ).
 
 Per step: one D update, then one G update. 003 Sec. 6 updates "the generator twice for each
 discriminator update" for every model of its tables ("Like in AGE and alpha-GAN"; Sec. 6.2
@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import NonNegativeFloat
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, register
 from aegan.methods.gan import NSGAN
 
@@ -54,12 +54,12 @@ class GANRL(NSGAN):
 
     def build_nets(self, factory):
         nets = super().build_nets(factory)
-        reg.attach_feature_map(nets["discriminator"], nets["generator"])
+        shared.attach_feature_map(nets["discriminator"], nets["generator"])
         return nets
 
     def rl_term(self, nets: Nets, batch: Batch) -> dict:
         c = self.config
-        return {"rl": c.rl_weight * reg.feature_reconstruction(nets, batch.x, reduction=c.reduction)}
+        return {"rl": c.rl_weight * shared.feature_reconstruction(nets, batch.x, reduction=c.reduction)}
 
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         return {**super().discriminator_terms(nets, batch, scratch), **self.rl_term(nets, batch)}

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pydantic import Field, NonNegativeInt
 
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, discriminate, log_diagnostics, register
 from aegan.methods.gan import NSGAN
 from aegan.noise import add_instance_noise, linear_anneal
 
@@ -49,7 +49,7 @@ class InstanceNoiseGAN(NSGAN):
         real = add_instance_noise(batch.x, self.std)
         fake = add_instance_noise(self.fake(nets, batch, scratch).detach(), self.std)
         real_logits, fake_logits = discriminate(nets["discriminator"], real, fake)
-        record(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits),
+        log_diagnostics(scratch, d_real=adv.mean_probability(real_logits), d_fake=adv.mean_probability(fake_logits),
                noise_std=self.std)
         return {"bce": adv.discriminator_bce(real_logits, fake_logits)}
 

@@ -8,7 +8,7 @@ the paper's a = -1, b = 1, c = 0 coding (Eq. 8) is a config away.
 from __future__ import annotations
 
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, discriminate, log_diagnostics, register
 from aegan.methods.gan import GAN
 
 
@@ -30,7 +30,7 @@ class LSGAN(GAN):
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         c = self.config
         real, fake = discriminate(nets["discriminator"], batch.x, self.fake(nets, batch, scratch).detach())
-        record(scratch, d_real=real.mean(), d_fake=fake.mean())
+        log_diagnostics(scratch, d_real=real.mean(), d_fake=fake.mean())
         return {"least_squares": adv.least_squares_discriminator(real, fake, c.a, c.b)}
 
     def generator_loss(self, fake_logits):

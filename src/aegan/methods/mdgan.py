@@ -36,9 +36,9 @@ from typing import Literal
 import torch
 from pydantic import NonNegativeFloat
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, log_diagnostics, register
 
 
 class MDGANConfig(MethodConfig):
@@ -57,7 +57,7 @@ class MDGANConfig(MethodConfig):
     manifold_weight: NonNegativeFloat = 0.1
     weight_on: Literal["log_d1", "distance"] = "log_d1"
     encoder_loss: Literal["distance", "manifold"] = "distance"
-    distance: reg.Distance = "squared_l2"
+    distance: shared.Distance = "squared_l2"
 
 
 def manifold_weights(config: MDGANConfig) -> tuple[float, float]:
@@ -81,16 +81,16 @@ class MDGAN(Method):
                 "discriminator": factory.discriminator(), "discriminator2": factory.discriminator()}
 
     def manifold_discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
-        scratch["code"], scratch["recon"] = reg.reconstruct(nets, batch.x)
+        scratch["code"], scratch["recon"] = shared.reconstruct(nets, batch.x)
         real, fake = discriminate(nets["discriminator"], batch.x, scratch["recon"].detach())
-        record(scratch, d1_real=adv.mean_probability(real), d1_fake=adv.mean_probability(fake))
+        log_diagnostics(scratch, d1_real=adv.mean_probability(real), d1_fake=adv.mean_probability(fake))
         return {"bce": adv.discriminator_bce(real, fake)}
 
     def manifold_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         c = self.config
         recon = scratch["recon"]
-        error = reg.reconstruction(batch.x, recon, c.distance)
-        record(scratch, recon_error=error)
+        error = shared.reconstruction(batch.x, recon, c.distance)
+        log_diagnostics(scratch, recon_error=error)
         if c.encoder_loss == "manifold":
             judged = recon  # the 004 slides' E line: the adversarial term reaches E too
         else:
@@ -102,9 +102,9 @@ class MDGAN(Method):
     def diffusion_discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         """D2: reconstructions of the updated G, E are "real", G(z) is "fake"."""
         with torch.no_grad():
-            _, recon = reg.reconstruct(nets, batch.x)
+            _, recon = shared.reconstruct(nets, batch.x)
         real, fake = discriminate(nets["discriminator2"], recon, self.fake(nets, batch, scratch).detach())
-        record(scratch, d2_real=adv.mean_probability(real), d2_fake=adv.mean_probability(fake))
+        log_diagnostics(scratch, d2_real=adv.mean_probability(real), d2_fake=adv.mean_probability(fake))
         return {"bce": adv.discriminator_bce(real, fake)}
 
     def diffusion_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

@@ -20,7 +20,7 @@ ResNets and RMSprop: the objective alone is theirs.
 ``R1Penalty`` is the regulariser as an option: put it before any GAN-like method whose
 ``discriminator_terms`` scores ``batch.x`` (GAN-RL, LSGAN, ...) to add gamma/2 R1 to its D
 terms, with a Config that has ``gamma`` (as ``GradientPenalty`` composes with GAN-RL in
-gan_gp_rl.py). The penalty itself is ``regularizers.gradient_penalty("r1", ...)``.
+gan_gp_rl.py). The penalty itself is ``shared_terms.gradient_penalty("r1", ...)``.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from typing import ClassVar
 
 from pydantic import NonNegativeFloat
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, register
 from aegan.methods.gan import NSGAN
 
@@ -52,7 +52,7 @@ class R1Penalty:
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         terms = super().discriminator_terms(nets, batch, scratch)
         fake = self.fake(nets, batch, scratch)
-        terms["r1"] = 0.5 * self.config.gamma * reg.gradient_penalty("r1", nets["discriminator"], batch.x, fake)
+        terms["r1"] = 0.5 * self.config.gamma * shared.gradient_penalty("r1", nets["discriminator"], batch.x, fake)
         return terms
 
 

@@ -34,9 +34,9 @@ from __future__ import annotations
 import torch
 from pydantic import NonNegativeFloat
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, log_diagnostics, register
 
 
 class R3GANConfig(MethodConfig):
@@ -59,12 +59,12 @@ class R3GAN(Method):
         d = nets["discriminator"]
         fake = self.sample(nets, batch, graph=False)
         real_logits, fake_logits = discriminate(d, batch.x, fake)
-        record(scratch, d_real=adv.mean_probability(real_logits - fake_logits),
+        log_diagnostics(scratch, d_real=adv.mean_probability(real_logits - fake_logits),
                d_fake=adv.mean_probability(fake_logits - real_logits))
         half = 0.5 * self.config.gamma
         return {"relativistic": adv.relativistic_pairing(fake_logits, real_logits),
-                "r1": half * reg.gradient_penalty("r1", d, batch.x, fake),
-                "r2": half * reg.gradient_penalty("r2", d, batch.x, fake)}
+                "r1": half * shared.gradient_penalty("r1", d, batch.x, fake),
+                "r2": half * shared.gradient_penalty("r2", d, batch.x, fake)}
 
     def generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         real_logits, fake_logits = discriminate(nets["discriminator"], batch.x, self.sample(nets, batch, graph=True))

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from pydantic import NonNegativeFloat
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, record, register
+from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, log_diagnostics, register
 from aegan.methods.gan import NSGAN
 
 
@@ -34,7 +34,7 @@ class RegGANConfig(MethodConfig):
 
     geometric_weight: NonNegativeFloat = 0.2
     mode_weight: NonNegativeFloat = 0.4
-    distance: reg.Distance = "squared_l2"
+    distance: shared.Distance = "squared_l2"
 
 
 def mode_regularizer(fake_logits):
@@ -56,9 +56,9 @@ class RegGAN(NSGAN):
     def generator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         c = self.config
         terms = super().generator_terms(nets, batch, scratch)
-        _, recon = reg.reconstruct(nets, batch.x)
-        error = reg.reconstruction(batch.x, recon, c.distance)
-        record(scratch, recon_error=error)
+        _, recon = shared.reconstruct(nets, batch.x)
+        error = shared.reconstruction(batch.x, recon, c.distance)
+        log_diagnostics(scratch, recon_error=error)
         terms["geometric"] = c.geometric_weight * error
         terms["mode"] = c.mode_weight * mode_regularizer(nets["discriminator"](recon))
         return terms

@@ -22,7 +22,7 @@ from pydantic import Field
 from aegan.losses import adversarial as adv
 from aegan.losses import reconstruction as rec
 from aegan.losses.divergences import gaussian_kl
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, log_diagnostics, register
 
 
 class VAEGANConfig(MethodConfig):
@@ -68,7 +68,7 @@ class VAEGAN(Method):
         d = nets["discriminator"]
         real_logits, tilde_logits = discriminate(d, batch.x, scratch["x_tilde"])
         p_logits = d(scratch["fake"].detach())
-        record(scratch, d_real=adv.mean_probability(real_logits), d_recon=adv.mean_probability(tilde_logits),
+        log_diagnostics(scratch, d_real=adv.mean_probability(real_logits), d_recon=adv.mean_probability(tilde_logits),
                d_fake=adv.mean_probability(p_logits))
         return {"bce": adv.bce_real(real_logits) + adv.bce_fake(tilde_logits) + adv.bce_fake(p_logits)}
 

@@ -43,7 +43,7 @@ from pydantic import Field
 
 from aegan.losses import adversarial as adv
 from aegan.losses import reconstruction as rec
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, log_diagnostics, register
 from aegan.nets.joint import joint_discriminator, pair_logits
 
 
@@ -72,7 +72,7 @@ class VEEGAN(Method):
         with torch.no_grad():
             codes = nets["reconstructor"](batch.x)
         gen_logits, rec_logits = pair_logits(nets["discriminator"], (fake.detach(), scratch["z"]), (batch.x, codes))
-        record(scratch, d_real=adv.mean_probability(-rec_logits), d_fake=adv.mean_probability(-gen_logits))
+        log_diagnostics(scratch, d_real=adv.mean_probability(-rec_logits), d_fake=adv.mean_probability(-gen_logits))
         return {"bce": adv.discriminator_bce(gen_logits, rec_logits)}
 
     def generator_reconstructor_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

@@ -14,10 +14,10 @@ from typing import Literal
 import torch
 from pydantic import NonNegativeFloat, PositiveFloat, PositiveInt
 
-from aegan import regularizers as reg
+from aegan.methods import shared_terms as shared
 from aegan.losses import adversarial as adv
 from aegan.losses.divergences import gaussian_kl
-from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, record, register
+from aegan.methods.base import Batch, MethodConfig, Nets, Phase, Scratch, log_diagnostics, register
 from aegan.methods.gan import NSGAN
 from aegan.nets.init import Init
 
@@ -49,7 +49,7 @@ class VLGANConfig(MethodConfig):
     generator_loss: Literal["minimax", "nonsaturating"] = "minimax"
     discriminator_steps: PositiveInt = 1
     discriminator_lr_ratio: PositiveFloat = 10.0
-    distance: reg.Distance = "squared_l2"
+    distance: shared.Distance = "squared_l2"
     init: Literal["model"] | Init = "model"
 
 
@@ -84,8 +84,8 @@ class VLGAN(NSGAN):
     def vae_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         c = self.config
         z, mu, logvar = reparameterize(nets["encoder"](batch.x))
-        error = reg.reconstruction(batch.x, nets["generator"](z, source="encoder"), c.distance)
-        record(scratch, recon_error=error)
+        error = shared.reconstruction(batch.x, nets["generator"](z, source="encoder"), c.distance)
+        log_diagnostics(scratch, recon_error=error)
         return {"reconstruction": error, "kl": c.beta * gaussian_kl(mu, logvar)}
 
     def fresh_discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):

@@ -18,7 +18,7 @@ import torch
 from pydantic import Field, PositiveInt
 
 from aegan.losses import adversarial as adv
-from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, record, register
+from aegan.methods.base import Batch, Method, MethodConfig, Nets, Phase, Scratch, discriminate, log_diagnostics, register
 
 
 class WGANConfig(MethodConfig):
@@ -47,7 +47,7 @@ class CriticMethod(Method):
     def critic_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         real, fake = batch.x, self.fresh_fake(nets, batch)
         real_scores, fake_scores = discriminate(nets["discriminator"], real, fake)
-        record(scratch, d_real=real_scores.mean(), d_fake=fake_scores.mean(),
+        log_diagnostics(scratch, d_real=real_scores.mean(), d_fake=fake_scores.mean(),
                wasserstein_estimate=real_scores.mean() - fake_scores.mean())
         return {"wasserstein": adv.wasserstein_critic(real_scores, fake_scores), **self.critic_penalty(nets, real, fake)}
 

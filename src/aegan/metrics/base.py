@@ -61,7 +61,7 @@ class Metric:
     # checks run when a config names the metric, before training: ``preflight(params)``
     # raises ValueError with a message that starts with the parameter's name
     preflight: Callable[[Any], None] | None = None
-    # the metric's columns in tables and reports, (title, key, digits) as ``compare.COLUMNS``
+    # the metric's columns in tables and reports, (title, key, digits) as ``aegan.results.cells.COLUMNS``
     # holds the built-in ones': a plugin metric declares its own (``register_metric(columns=...)``)
     columns: tuple[tuple[str, str, int | str], ...] = ()
 
@@ -86,7 +86,7 @@ def register_metric(name: str, params: type[MetricParams] = MetricParams,
     """Decorator: register ``fn(context, params)`` under ``name`` with its parameter model,
     the kinds of data it applies to and an optional ``preflight(params)`` (both checked when
     the config is loaded, before training starts); ``columns``: its table columns,
-    ``(title, "<name>/<key>", digits)`` (a plugin's metric; the built-in ones' are ``compare.COLUMNS``)."""
+    ``(title, "<name>/<key>", digits)`` (a plugin's metric; the built-in ones' are ``aegan.results.cells.COLUMNS``)."""
 
     def wrap(fn: MetricFn) -> MetricFn:
         METRICS.add(name, Metric(fn, params, data_kinds, preflight, tuple(tuple(c) for c in columns)))

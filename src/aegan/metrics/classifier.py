@@ -5,7 +5,7 @@ A 4-layer CNN (001 Sec. 4.1.1 uses "a 4-layer CNN classifier"): conv 5x5 32 - BN
 pool, conv 5x5 64 - BN - ReLU - pool, FC 256 - BN - ReLU - dropout, FC 10. Trained by
 ``benchmarks/train_mnist_classifier.py`` on the 50,000 training images; the weights are a
 plain state_dict in ``aegan/assets/mnist_classifier.pt``, loaded with ``weights_only=True``
-after checking the SHA-256 recorded below, so every mode count uses the same classifier and
+after checking the SHA-256 recorded beside it (``aegan.assets``), so every mode count uses the same classifier and
 every result records which one (``classifier_sha256`` in the dataset's protocol).
 """
 
@@ -21,8 +21,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-ASSET = Path(__file__).resolve().parent.parent / "assets" / "mnist_classifier.pt"
-CLASSIFIER_SHA256 = "fa62707a2046db944ebc8839370e9ff00bb17eb86db1dba5b30e97fcffdb7c01"
+from aegan.assets import CLASSIFIER_PATH as ASSET
+from aegan.assets import CLASSIFIER_SHA256
+
 TEST_ACCURACY = 0.9929  # on the 10,000 MNIST test images, when the weights were made
 
 
@@ -65,7 +66,7 @@ def load_classifier(device: str = "cpu", path: str | None = None, expected_sha25
     actual = sha256_file(path)
     if expected_sha256 is not None and actual != expected_sha256:
         raise WeightsError(f"{path}: SHA-256 {actual} is not the recorded {expected_sha256}; "
-                           "restore the file or update CLASSIFIER_SHA256 in aegan/metrics/classifier.py")
+                           "restore the file or update CLASSIFIER_SHA256 in aegan/assets/__init__.py")
     net = MNISTClassifier()
     net.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     return net.to(device).eval()

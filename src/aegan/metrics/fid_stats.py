@@ -179,8 +179,8 @@ FEATURE_METRICS = ("fid", "prdc")  # the metrics that read reference statistics
 def precompute(cfg, progress: bool = True) -> list[str]:
     """``aegan fid-stats``: the reference statistics each of the config's Inception-feature
     metrics (``fid`` when it names none) will read, computed now unless cached; one line each."""
-    from aegan.config import ConfigError
     from aegan.data import build_dataset
+    from aegan.errors import ConfigError
     from aegan.metrics import METRICS
     from aegan.metrics.inception import default_device
 

@@ -262,15 +262,6 @@ def third_party_scores(real: Tensor, fake: Tensor, held_x: Tensor, held_y: Tenso
     return out
 
 
-def per_mode_outputs(d: nn.Module, held_x: Tensor, held_y: Tensor, sigma: float, draws: int = 4,
-                     device: str | torch.device = "cpu") -> Tensor:
-    """Mean output per label (NaN where a label has no held-out point), for inspection."""
-    p = noisy_outputs(d, held_x, sigma, draws, torch.device(device)).double()
-    n = int(held_y.max()) + 1
-    counts = torch.bincount(held_y, minlength=n).double()
-    return torch.bincount(held_y, weights=p, minlength=n) / counts
-
-
 def third_party_metric(ctx: EvalContext, p: ThirdPartyParams) -> dict[str, float]:
     """Fresh noisy discriminators on ``n_samples`` real vs generated samples, scored on held-out data."""
     data = ctx.dataset

@@ -35,7 +35,7 @@ Choices written down (the papers leave them open):
   layer. The minimal map is G's own input layer: ``hidden_dim = latent_dim`` and
   ``from_hidden`` is ``forward``, so D_F(x) enters where z does; with ``latent_dim ==
   d_width`` (128 both, the default) the nets are NS-GAN's, parameter for parameter.
-  (For other sizes ``regularizers.FeatureMap`` adds its one linear layer.)
+  (For other sizes ``shared_terms.FeatureMap`` adds its one linear layer.)
 * Other sizes than 32x32 (no paper net; the same blocks at constant width): G starts at
   (H, W) / 2^k with ``up_blocks`` k, by default the most halvings that keep both sides even
   and the start side >= 4 (32 -> 4x4, 64 -> 4x4 with 4 blocks, 28 -> 7x7 with 2, 48 -> 6x6);

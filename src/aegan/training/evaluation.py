@@ -13,7 +13,7 @@ from tqdm.auto import tqdm
 from aegan.checkpoint import atomic_write_json, capture_rng, restore_rng
 from aegan.metrics import EvalContext, evaluate, resolved_params
 from aegan.monitor import Monitor
-from aegan.records import EVAL_TIME, best_over_training, read_log
+from aegan.results.records import EVAL_TIME, best_over_training, read_log
 from aegan.runlog import NullLog, ScalarLog, append_line
 
 if TYPE_CHECKING:
@@ -46,7 +46,7 @@ def evaluate_during(trainer: Trainer, log: ScalarLog | NullLog) -> dict[str, flo
         metrics = evaluate(eval_context(trainer, ev.every_n_samples or ev.n_samples), ev.metrics, ev.params)
     finally:
         restore_rng(state)
-    # with the training seconds so far: the budget curves' wall time (aegan.budget)
+    # with the training seconds so far: the budget curves' wall time (aegan.results.budget)
     append_line(trainer.paths.eval_log, {"step": trainer.step, EVAL_TIME: round(trainer.train_seconds, 3), **metrics})
     if getattr(log, "writer", None) is not None:
         for key, value in metrics.items():
@@ -57,7 +57,7 @@ def evaluate_during(trainer: Trainer, log: ScalarLog | NullLog) -> dict[str, flo
 
 def final_evaluation(trainer: Trainer) -> dict[str, Any]:
     """``eval.metrics`` on ``eval.n_samples`` samples, with what the run was: metrics.json and
-    the record (aegan.records)."""
+    the record (aegan.results.records)."""
     config = trainer.config
     ctx = eval_context(trainer, config.eval.n_samples)
     result = {

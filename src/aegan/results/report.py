@@ -1,6 +1,6 @@
 """``aegan report``: one self-contained HTML file from run records (no network, figures inline).
 
-The report reads records only (aegan.records, via aegan.tables), plus the PNGs the runs
+The report reads records only (aegan.results.records, via aegan.results.tables), plus the PNGs the runs
 wrote when their directories are at hand: the protocol header, each table (means with their
 95 % intervals, each seed's value on hover, seeds, worst seed, the rows against the baseline,
 a per-seed drill-down, published rows marked as such), sample
@@ -11,7 +11,6 @@ run's config. Cells come from ``compare``'s own table code.
 from __future__ import annotations
 
 import base64
-import io
 import math
 import os
 import re
@@ -22,10 +21,11 @@ from typing import Any, Iterable
 import numpy as np
 import yaml
 
-from aegan import records as rec
+from aegan.results import records as rec
 from aegan.checkpoint import atomic_write_text
 from aegan.plots import _pyplot
-from aegan.tables import (StatsOptions, Table, baseline_comparison, build_tables, check_baseline, grid_distribution,
+from aegan.results.figures import figure_uri, png_data_uri, row_groups
+from aegan.results.tables import (StatsOptions, Table, baseline_comparison, build_tables, check_baseline, grid_distribution,
                           grid_values, primary_column, reference_cells)
 
 # curve panels: (title, pattern over series names, how matched names combine, log scale)
@@ -40,17 +40,6 @@ QUANTITIES = (
     ("||grad D||", r"^grad/[^/]+/discriminator2?$", "mean", True),
     ("reconstruction error", r"^diag/recon_error$", "mean", True),
 )
-
-
-def png_data_uri(data: bytes) -> str:
-    return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
-
-
-def _figure_uri(fig) -> str:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    _pyplot().close(fig)
-    return png_data_uri(buffer.getvalue())
 
 
 def quantity(series: dict[str, list], pattern: str, combine: str) -> np.ndarray | None:
@@ -84,15 +73,6 @@ def _band(records: list[dict[str, Any]], pattern: str, combine: str, series_of=l
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN columns past a diverged seed's end
         return steps, np.nanmean(grid, 0), np.nanmin(grid, 0), np.nanmax(grid, 0)
-
-
-ROWS_PER_FIGURE = 8  # lines per curve figure: a large table gets several figures, not 30 lines in one
-
-
-def row_groups(table: Table) -> list[dict[str, list]]:
-    """The table's rows (label -> records) in groups of at most ``ROWS_PER_FIGURE``, in table order."""
-    items = list(table.rows().items())
-    return [dict(items[i:i + ROWS_PER_FIGURE]) for i in range(0, len(items), ROWS_PER_FIGURE)]
 
 
 def curves_figures(table: Table) -> list[str]:
@@ -151,7 +131,7 @@ def _panels_figure(rows: dict[str, list], panels: list[tuple[str, bool, dict[str
     seen = {lab: h for ax in axes.flat for h, lab in zip(*ax.get_legend_handles_labels())}
     fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(8, len(seen)), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.06 if n_rows == 1 else 0.04, 1, 1))
-    return _figure_uri(fig)
+    return figure_uri(fig)
 
 
 def grid_figure(table: Table, metric: tuple | None) -> str | None:
@@ -172,7 +152,7 @@ def grid_figure(table: Table, metric: tuple | None) -> str | None:
     ax.tick_params(labelsize=7)
     ax.legend(fontsize=8, frameon=False)
     fig.tight_layout()
-    return _figure_uri(fig)
+    return figure_uri(fig)
 
 
 def _run_dir(path: Path, record: dict[str, Any]) -> Path | None:
@@ -212,7 +192,7 @@ def preview_figure(records: list[dict[str, Any]], max_seeds: int = 5) -> str | N
         ax.set_aspect("equal", adjustable="datalim")
         ax.tick_params(labelsize=6)
     fig.tight_layout()
-    return _figure_uri(fig)
+    return figure_uri(fig)
 
 
 def _mixture_centres(protocol: dict[str, Any]) -> np.ndarray | None:
@@ -227,7 +207,7 @@ def _mixture_centres(protocol: dict[str, Any]) -> np.ndarray | None:
 
 
 def _fmt(value: Any, digits: int | str = 3) -> str:
-    from aegan.compare import format_value
+    from aegan.results.cells import format_value
 
     if value is None:
         return "n/a"
@@ -238,7 +218,7 @@ def _fmt(value: Any, digits: int | str = 3) -> str:
 
 def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, Any] | None:
     """The finished seed with the worst value of ``metric`` (the highest FID/KID/KL, else the lowest)."""
-    from aegan.records import LOWER_IS_BETTER
+    from aegan.results.records import LOWER_IS_BETTER
 
     ok = [s for s in per_seed if s["status"] == "ok" and isinstance(s["primary"], (int, float))]
     if not ok:
@@ -249,9 +229,9 @@ def worst_seed(per_seed: list[dict[str, Any]], metric: str | None) -> dict[str, 
 def table_context(table: Table, out_dir: Path, search_dirs: list[Path],
                   options: StatsOptions = StatsOptions()) -> dict[str, Any]:
     """Everything the template shows for one table."""
-    from aegan.budget import budget_figures
-    from aegan.compare import INTERVAL_NOTES, TERM_COLUMN, _all_modes, _cell, columns_for, term_text
-    from aegan.tables import as_results
+    from aegan.results.budget import budget_figures
+    from aegan.results.cells import INTERVAL_NOTES, TERM_COLUMN, _all_modes, _cell, columns_for, term_text
+    from aegan.results.tables import as_results
 
     jobs, results = as_results(table)
     columns = columns_for(results)

@@ -50,10 +50,10 @@ from typing import Any
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from aegan import records as rec
+from aegan.results import records as rec
 from aegan.checkpoint import atomic_write_text, capture_rng, restore_rng
 from aegan.data.base import DataSource
-from aegan.methods.base import Batch
+from aegan.batch import Batch
 
 G_UPDATES, D_UPDATES, E_UPDATES, TRAIN_SECONDS, GFLOPS = rec.COMPUTE_METRICS
 # one sample's shape of datasets whose records' data protocol does not say it (records made

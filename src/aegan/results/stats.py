@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from aegan.records import LOWER_IS_BETTER
+from aegan.results.records import LOWER_IS_BETTER
 
 CONFIDENCE = 0.95
 ALPHA = 0.05  # a difference is marked significant when its Holm-adjusted p is below this

@@ -35,7 +35,7 @@ SCHEMA = 1
 RECORD_FILE = "record.json"
 PROTOCOL_FILE = "protocol.json"  # a records directory's table protocol, per benchmark
 REFERENCES_FILE = "references.yaml"  # published reference rows (tables.load_references)
-COMPUTE_FILE = "compute.json"  # a benchmark's FLOP counts per row, a cache beside its records (aegan.compute)
+COMPUTE_FILE = "compute.json"  # a benchmark's FLOP counts per row, a cache beside its records (aegan.results.compute)
 MAX_POINTS = 200  # the thinned series: at most this many points per scalar
 # train keys that change neither the numbers nor their meaning (where and how a run is logged)
 BOOKKEEPING = {"train": ("seed", "device", "threads", "log_every", "checkpoint_every", "snapshots", "tensorboard",
@@ -44,7 +44,7 @@ BOOKKEEPING = {"train": ("seed", "device", "threads", "log_every", "checkpoint_e
 INCEPTION_METRICS = ("fid", "inception_score", "prdc")
 SERIES_PREFIXES = ("loss/", "grad/", "diag/")
 EVAL_TIME = "time/train_seconds"  # an eval.jsonl row's training seconds so far (the budget curves' wall time)
-# the compute beside every score (aegan.compute): pseudo-metrics a table adds to each record's
+# the compute beside every score (aegan.results.compute): pseudo-metrics a table adds to each record's
 # metrics when it loads them, never stored in a record; costs, so lower is better
 COMPUTE_METRICS = ("compute/g_updates", "compute/d_updates", "compute/e_updates", "compute/train_seconds",
                    "compute/gflops_per_step")
@@ -252,7 +252,7 @@ def environment(device: Any) -> dict[str, Any]:
     import numpy
     import torch
 
-    from aegan import __version__
+    from aegan.version import __version__
 
     device = str(device)
     info = {"aegan": __version__, "git": _git_commit(), "torch": torch.__version__, "numpy": numpy.__version__,
@@ -326,7 +326,7 @@ def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: 
         "peak_memory_mb": result.get("peak_memory_mb", meta.get("peak_memory_mb", {})),
         # net -> optimiser, lr, initialisation and optimiser steps per training step
         "training": result.get("training", meta.get("training", {})),
-        "data_shape": meta.get("data_shape"),  # one sample's shape: what aegan.compute builds the nets for
+        "data_shape": meta.get("data_shape"),  # one sample's shape: what aegan.results.compute builds the nets for
         "series": thin_series(read_log(Path(run_dir) / "log.jsonl")),
         # the metrics during training (eval.every), each a point at its step, with the training seconds
         # so far (EVAL_TIME); the final metrics are above

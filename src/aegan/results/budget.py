@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from aegan import records as rec
+from aegan.results import records as rec
+from aegan.results.figures import figure_uri, row_groups
 
 LEVEL = 0.95  # the interval's coverage
 
@@ -122,18 +123,15 @@ def budget_panels(rows: dict[str, list[dict[str, Any]]], columns: list[tuple]) -
 
 
 def budget_figures(table, columns: list[tuple]) -> list[str]:
-    """The table's budget curves: per group of rows (``report.row_groups``) a figure with the
+    """The table's budget curves: per group of rows (``figures.row_groups``) a figure with the
     ``budget_panels``, a line per row (mean over seeds) and its 95 % t band (data URIs; none
     when no run evaluated during training)."""
-    from aegan.report import row_groups
-
     figures = [_figure(rows, budget_panels(rows, columns)) for rows in row_groups(table)]
     return [f for f in figures if f]
 
 
 def _figure(rows: dict[str, list], panels: list[tuple[str, str, dict]]) -> str | None:
     from aegan.plots import _pyplot
-    from aegan.report import _figure_uri
 
     if not panels:
         return None
@@ -154,4 +152,4 @@ def _figure(rows: dict[str, list], panels: list[tuple[str, str, dict]]) -> str |
     seen = {lab: h for ax in axes.flat for h, lab in zip(*ax.get_legend_handles_labels())}
     fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(8, len(seen)), fontsize=8, frameon=False)
     fig.tight_layout(rect=(0, 0.07 if n_rows == 1 else 0.04, 1, 1))
-    return _figure_uri(fig)
+    return figure_uri(fig)

@@ -1,4 +1,4 @@
-"""Reusable regularisers: the autoencoding and penalty terms of the seed papers.
+"""Loss terms several methods share: the autoencoding and penalty terms of the seed papers.
 
 Each function takes the nets of a step (a mapping name -> module) and tensors, and returns
 an unweighted scalar loss (the method multiplies it by its own weight), so that any

@@ -1,6 +1,6 @@
 """Records directories: append records, refuse mixed protocols, regenerate the markdown tables.
 
-A records directory holds ``<benchmark>/<label>/seed<k>-<config hash>.json`` files (aegan.records),
+A records directory holds ``<benchmark>/<label>/seed<k>-<config hash>.json`` files (aegan.results.records),
 ``<benchmark>/protocol.json`` (the table's protocol, written by the first ``compare --records``)
 and optionally ``references.yaml`` (published rows, marked as such). Several directories, or
 one filled from several machines and days, merge: the tables are computed from the records
@@ -22,14 +22,14 @@ from typing import Any, Iterable
 
 import yaml
 
-from aegan import records as rec
+from aegan.results import records as rec
 from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.config import ConfigError
 
 
 def add_compute(items: list[tuple[Path, dict[str, Any]]]) -> list[str]:
-    """``aegan.compute.add_compute`` (imported when a table is built: it needs torch)."""
-    from aegan.compute import add_compute as add
+    """``aegan.results.compute.add_compute`` (imported when a table is built: it needs torch)."""
+    from aegan.results.compute import add_compute as add
 
     return add(items)
 
@@ -46,7 +46,7 @@ class Table:
     notes: list[str] = field(default_factory=list)
     references: list[dict[str, Any]] = field(default_factory=list)
     baseline: str | None = None  # the records directory's default baseline row (baselines.yaml)
-    compute_notes: list[str] = field(default_factory=list)  # what the compute columns could not count (aegan.compute)
+    compute_notes: list[str] = field(default_factory=list)  # what the compute columns could not count (aegan.results.compute)
 
     def rows(self) -> dict[str, list[dict[str, Any]]]:
         """label -> its records, ordered by seed."""
@@ -219,7 +219,7 @@ def load_baselines(dirs: list[Path]) -> dict[str, str]:
 
 def as_results(table: Table) -> tuple[list[Any], list[dict[str, Any]]]:
     """The table's records as compare's (jobs, results), the input of ``compare.table``."""
-    from aegan.compare import Job
+    from aegan.results.rows import Job
 
     jobs, results = [], []
     for path, r in table.records:
@@ -236,7 +236,7 @@ def as_results(table: Table) -> tuple[list[Any], list[dict[str, Any]]]:
 def reference_cells(table: Table, columns: list[tuple]) -> list[list[str]]:
     """Reference rows as table cells: the label in italics with "(published)" (or "(measured)"),
     blank where a column has no reference value (seeds, the worst seed, timing)."""
-    from aegan.compare import format_value
+    from aegan.results.cells import format_value
 
     rows = []
     for ref in table.references:
@@ -259,7 +259,7 @@ def primary_column(columns: list[tuple]) -> tuple | None:
 def grid_values(table: Table, metric: str) -> dict[str, dict[tuple, float]]:
     """For a grid comparison (rows ``method[key=value,...]``): method -> {(point, seed): value}
     of ``metric`` over its finished runs; {} when no row is a grid point."""
-    from aegan.compare import parse_row_label
+    from aegan.results.rows import parse_row_label
 
     values: dict[str, dict[tuple, float]] = {}
     for _, record in table.records:
@@ -290,7 +290,7 @@ def grid_distribution(table: Table, column: tuple) -> dict[str, Any] | None:
     point."""
     import numpy as np
 
-    from aegan.compare import format_value
+    from aegan.results.cells import format_value
 
     values = grid_values(table, column[1])
     if not values:
@@ -340,7 +340,7 @@ def grid_summary(table: Table, column: tuple) -> str:
     return "\n".join(lines)
 
 
-# -- the table's statistics: tests against its baseline row, seeds needed (aegan.stats) --------------
+# -- the table's statistics: tests against its baseline row, seeds needed (aegan.results.stats) --------------
 @dataclass(frozen=True)
 class StatsOptions:
     """How a table's statistics are computed: the baseline row (None: the records directory's
@@ -353,7 +353,7 @@ class StatsOptions:
     power: str | None = None
 
     def __post_init__(self):
-        from aegan.stats import INTERVALS, TESTS
+        from aegan.results.stats import INTERVALS, TESTS
 
         if self.test not in TESTS:
             raise ConfigError(f"--test {self.test}: one of {', '.join(TESTS)}")
@@ -396,7 +396,7 @@ def baseline_row(table: Table, requested: str | None) -> tuple[str | None, str]:
 def _tested_columns(columns: list[tuple], values: dict[str, dict[str, list]], baseline: str) -> list[tuple]:
     """The mean columns a row is tested on: not a worst-seed column, a step or a method's state,
     and the baseline has a value."""
-    from aegan.stats import finite
+    from aegan.results.stats import finite
 
     return [c for c in columns if not c[3:] and not c[1].startswith(("best_step/", "method/"))
             and len(finite(values[baseline][c[1]]))]
@@ -435,8 +435,8 @@ def baseline_comparison(table: Table, columns: list[tuple], options: StatsOption
     (``stats.row_seeds_needed``). ``{"baseline", "why", "title", "head", "rows", "notes"}``: the
     rows' cells as ``{"text", "mark"}`` (``mark`` None, "n.s.", or the significant difference's
     word); ``baseline`` None (with ``why``) when the table has none."""
-    from aegan.compare import format_value
-    from aegan.stats import ALPHA, BOOTSTRAP_RESAMPLES, POWER, difference, direction, holm, row_seeds_needed
+    from aegan.results.cells import format_value
+    from aegan.results.stats import ALPHA, BOOTSTRAP_RESAMPLES, POWER, difference, direction, holm, row_seeds_needed
 
     baseline, why = baseline_row(table, options.baseline)
     if baseline is None:
@@ -514,8 +514,8 @@ def markdown(table: Table, grid_only: bool = False, options: StatsOptions = Stat
     the baseline (``baseline_comparison``), for a grid the distribution over its settings, and
     what was refused. ``grid_only``: for a grid comparison, the distribution alone (no row per
     setting, no tests)."""
-    from aegan.compare import columns_for, table_header
-    from aegan.compare import table as compare_table
+    from aegan.results.cells import columns_for, table_header
+    from aegan.results.cells import table as compare_table
 
     jobs, results = as_results(table)
     columns = columns_for(results)
@@ -572,8 +572,8 @@ def seeds_plan(records_dir: str | Path, plan_rows: dict[str, list[str]], spec: s
     """``compare --dry-run --power [METRIC=]DELTA --records DIR``: per benchmark of the plan and
     per row, the seeds its records say are needed (``stats.row_seeds_needed`` against the
     table's baseline row) and the ``--seeds`` range that adds the missing ones."""
-    from aegan.compare import columns_for
-    from aegan.stats import POWER, row_seeds_needed
+    from aegan.results.cells import columns_for
+    from aegan.results.stats import POWER, row_seeds_needed
 
     tables = {t.benchmark: t for t in build_tables([records_dir])[0]}
     lines = []
@@ -618,7 +618,7 @@ def _missing(records: list[dict[str, Any]], needed: int | None) -> str:
 # -- compare --records ------------------------------------------------------------------------------
 def check_plan_protocol(jobs: list[Any], records_dir: str | Path) -> None:
     """Refuse, before any training, a plan whose protocol is not the records directory's."""
-    from aegan.compare import dataset_label
+    from aegan.results.rows import dataset_label
 
     stored = _stored_protocols([Path(records_dir)])
     for job in jobs:
