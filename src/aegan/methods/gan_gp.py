@@ -29,8 +29,13 @@ class GradientPenalty:
     method has further down the MRO (GAN-RL's, ...) gets a factory that builds no BN in D.
     """
 
-    penalty_kind: ClassVar[Literal["gp", "dragan"]] = "gp"
+    penalty_kind: ClassVar[Literal["gp", "dragan", "r1"]] = "gp"
+    penalty_term: ClassVar[str] = "penalty"  # the D term's name in logs and per-term gradients
     critic_batchnorm: ClassVar[bool] = False
+
+    def penalty_scale(self) -> float:
+        """What the penalty is multiplied by: lambda (``penalty_weight``)."""
+        return self.config.penalty_weight
 
     def build_nets(self, factory):
         return super().build_nets(factory.for_method(self))
@@ -38,7 +43,7 @@ class GradientPenalty:
     def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
         terms = super().discriminator_terms(nets, batch, scratch)
         fake = self.fake(nets, batch, scratch)
-        terms["penalty"] = self.config.penalty_weight * shared.gradient_penalty(
+        terms[self.penalty_term] = self.penalty_scale() * shared.gradient_penalty(
             self.penalty_kind, nets["discriminator"], batch.x, fake)
         return terms
 

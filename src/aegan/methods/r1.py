@@ -25,13 +25,13 @@ gan_gp_rl.py). The penalty itself is ``shared_terms.gradient_penalty("r1", ...)`
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import NonNegativeFloat
 
-from aegan.methods import shared_terms as shared
-from aegan.methods.base import Batch, MethodConfig, Nets, Scratch, register
+from aegan.methods.base import MethodConfig, register
 from aegan.methods.gan import NSGAN
+from aegan.methods.gan_gp import GradientPenalty
 
 
 class R1Config(MethodConfig):
@@ -40,20 +40,16 @@ class R1Config(MethodConfig):
     gamma: NonNegativeFloat = 10.0
 
 
-class R1Penalty:
+class R1Penalty(GradientPenalty):
     """Mixin: adds ``r1`` = gamma/2 E ||grad_x D(x)||^2 on the real batch to D's terms, and
-    builds that method's D without batch norm (``NetFactory.for_method``)."""
+    builds that method's D without batch norm (``GradientPenalty`` with the zero-centred kind)."""
 
-    critic_batchnorm: ClassVar[bool] = False
+    penalty_kind: ClassVar[Literal["r1"]] = "r1"
+    penalty_term: ClassVar[str] = "r1"
 
-    def build_nets(self, factory):
-        return super().build_nets(factory.for_method(self))
-
-    def discriminator_terms(self, nets: Nets, batch: Batch, scratch: Scratch):
-        terms = super().discriminator_terms(nets, batch, scratch)
-        fake = self.fake(nets, batch, scratch)
-        terms["r1"] = 0.5 * self.config.gamma * shared.gradient_penalty("r1", nets["discriminator"], batch.x, fake)
-        return terms
+    def penalty_scale(self) -> float:
+        """gamma/2 (the paper's R1 = gamma/2 E||grad D(x)||^2)."""
+        return 0.5 * self.config.gamma
 
 
 @register
