@@ -223,17 +223,17 @@ def test_a_stale_temporary_checkpoint_is_removed_by_the_next_save(tmp_path, conf
 
 
 def test_the_fault_battery_covers_a_divergence_at_step_1_before_any_checkpoint(tmp_path):
-    """Row 8 of benchmarks/faults.py, its step-1 case: exit 3 with one line, record.json strict
+    """Row 8 of benchmarks/faults.py (fault_battery/divergence.py), its step-1 case: exit 3 with one line, record.json strict
     JSON saying diverged, and no checkpoint (the first would have come at step 100)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
     try:
-        import faults
+        from fault_battery import divergence
     finally:
         sys.path.pop(0)
-    case = faults.DIVERGENCE_CASES["nsgan, adam lr 1e300, step 1 before any checkpoint"]
-    labels, problem = faults.divergence_trial(tmp_path, case)
+    case = divergence.DIVERGENCE_CASES["nsgan, adam lr 1e300, step 1 before any checkpoint"]
+    labels, problem = divergence.divergence_trial(tmp_path, case)
     assert problem is None
-    assert labels == [*faults.DIVERGENCE_WANTED, "no checkpoint (diverged before the first)"]
+    assert labels == [*divergence.DIVERGENCE_WANTED, "no checkpoint (diverged before the first)"]
 
 
 def test_the_new_users_divergence_command_is_exit_3_and_one_line(tmp_path):
