@@ -19,13 +19,12 @@ times, the first points average the seeds evaluated by then.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any
 
 import numpy as np
 
 from aegan.results import records as rec
-from aegan.results.figures import figure_uri, row_groups
+from aegan.results.figures import band_figure, row_groups
 
 LEVEL = 0.95  # the interval's coverage
 
@@ -131,25 +130,4 @@ def budget_figures(table, columns: list[tuple]) -> list[str]:
 
 
 def _figure(rows: dict[str, list], panels: list[tuple[str, str, dict]]) -> str | None:
-    from aegan.plots import _pyplot
-
-    if not panels:
-        return None
-    plt = _pyplot()
-    cols = min(4, len(panels))
-    n_rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(n_rows, cols, figsize=(3.6 * cols, 2.9 * n_rows), squeeze=False)
-    colours = {label: f"C{i % 10}" for i, label in enumerate(rows)}
-    for ax, (title, xlabel, bands) in zip(axes.flat, panels):
-        for label, (x, mean, low, high) in bands.items():
-            ax.step(x, mean, where="post", color=colours[label], lw=1.2, label=label)
-            ax.fill_between(x, low, high, step="post", color=colours[label], alpha=0.2, lw=0)
-        ax.set_title(title, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel(re.sub(r" \(", "\n(", xlabel, count=1), fontsize=7)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.axis("off")
-    seen = {lab: h for ax in axes.flat for h, lab in zip(*ax.get_legend_handles_labels())}
-    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(8, len(seen)), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.07 if n_rows == 1 else 0.04, 1, 1))
-    return figure_uri(fig)
+    return band_figure(rows, [(title, xlabel, False, bands) for title, xlabel, bands in panels], steps=True)

@@ -24,7 +24,7 @@ import yaml
 from aegan.results import records as rec
 from aegan.checkpoint import atomic_write_text
 from aegan.plots import _pyplot
-from aegan.results.figures import figure_uri, png_data_uri, row_groups
+from aegan.results.figures import band_figure, figure_uri, png_data_uri, row_groups
 from aegan.results.tables import (StatsOptions, Table, baseline_comparison, build_tables, check_baseline, grid_distribution,
                           grid_values, primary_column, reference_cells)
 
@@ -109,29 +109,7 @@ def metric_curves_figures(table: Table, columns: list[tuple]) -> list[str]:
 def _panels_figure(rows: dict[str, list], panels: list[tuple[str, bool, dict[str, Any]]]) -> str | None:
     """Curve panels (title, log scale, {row: band}): a line per row, a band over its seeds."""
     panels = [(title, log, {k: v for k, v in bands.items() if v is not None}) for title, log, bands in panels]
-    panels = [p for p in panels if p[2]]
-    if not panels:
-        return None
-    plt = _pyplot()
-    cols = min(4, len(panels))
-    n_rows = math.ceil(len(panels) / cols)
-    fig, axes = plt.subplots(n_rows, cols, figsize=(3.6 * cols, 2.8 * n_rows), squeeze=False)
-    colours = {label: f"C{i % 10}" for i, label in enumerate(rows)}
-    for ax, (title, log, bands) in zip(axes.flat, panels):
-        for label, (steps, mean, low, high) in bands.items():
-            ax.plot(steps, mean, color=colours[label], lw=1.2, label=label)
-            ax.fill_between(steps, low, high, color=colours[label], alpha=0.2, lw=0)
-        if log and all(np.nanmin(b[2]) > 0 for b in bands.values() if np.isfinite(b[2]).any()):
-            ax.set_yscale("log")
-        ax.set_title(title, fontsize=9)
-        ax.tick_params(labelsize=7)
-        ax.set_xlabel("step", fontsize=7)
-    for ax in list(axes.flat)[len(panels):]:
-        ax.axis("off")
-    seen = {lab: h for ax in axes.flat for h, lab in zip(*ax.get_legend_handles_labels())}
-    fig.legend(list(seen.values()), list(seen), loc="lower center", ncol=min(8, len(seen)), fontsize=8, frameon=False)
-    fig.tight_layout(rect=(0, 0.06 if n_rows == 1 else 0.04, 1, 1))
-    return figure_uri(fig)
+    return band_figure(rows, [(title, "step", log, bands) for title, log, bands in panels if bands])
 
 
 def grid_figure(table: Table, metric: tuple | None) -> str | None:
