@@ -41,3 +41,14 @@ class Affine(nn.Module):
 
     def forward(self, x, source: str = "prior"):
         return x * self.scale + self.shift
+
+
+class Linear(nn.Module):
+    """D(x) = w.x."""
+
+    def __init__(self, w):
+        super().__init__()
+        self.w = nn.Parameter(torch.tensor(w))
+
+    def forward(self, x):
+        return x @ self.w

@@ -2,7 +2,6 @@
 on a linear D whose input gradient is its weight; the mixin composes with another GAN."""
 
 import torch
-from torch import nn
 from torch.testing import assert_close
 
 from aegan.losses import adversarial as adv
@@ -12,18 +11,7 @@ from aegan.methods.gan import NSGAN
 from aegan.methods.lsgan import LSGAN
 from aegan.methods.r1 import R1Config, R1GAN, R1Penalty
 from tests.methods._helpers import check_one_step, tiny_trainer
-from tests.methods.baseline_helpers import Affine, method
-
-
-class Linear(nn.Module):
-    """D(x) = w.x."""
-
-    def __init__(self, w):
-        super().__init__()
-        self.w = nn.Parameter(torch.tensor(w))
-
-    def forward(self, x):
-        return x @ self.w
+from tests.methods.baseline_helpers import Affine, Linear, method
 
 
 def test_r1_term_of_a_linear_discriminator_is_half_gamma_squared_weight_norm():

@@ -10,22 +10,11 @@ from torch.testing import assert_close
 from aegan.methods import METHODS
 from aegan.methods.base import Batch
 from tests.methods._helpers import check_one_step, tiny_trainer
-from tests.methods.baseline_helpers import method
+from tests.methods.baseline_helpers import Linear, method
 
 
 def _softplus(t: float) -> float:
     return math.log1p(math.exp(t))
-
-
-class Linear(nn.Module):
-    """D(x) = w.x."""
-
-    def __init__(self, w):
-        super().__init__()
-        self.w = nn.Parameter(torch.tensor(w))
-
-    def forward(self, x):
-        return x @ self.w
 
 
 class Fixed(nn.Module):
