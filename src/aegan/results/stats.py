@@ -79,11 +79,12 @@ def bootstrap_interval(values: Iterable[float | None], confidence: float = CONFI
     return float(low), float(high)
 
 
-def mean_interval(values: Iterable[float | None], method: str = "t") -> tuple[float, float] | None:
+def mean_interval(values: Iterable[float | None], kind: str = "t") -> tuple[float, float] | None:
     """``t_interval`` or ``bootstrap_interval`` by name (``INTERVALS``)."""
-    if method not in INTERVALS:
-        raise ValueError(f"interval {method!r}: one of {', '.join(INTERVALS)}")
-    return t_interval(values) if method == "t" else bootstrap_interval(values)
+    interval = {"t": t_interval, "bootstrap": bootstrap_interval}.get(kind)
+    if interval is None:
+        raise ValueError(f"interval {kind!r}: one of {', '.join(INTERVALS)}")
+    return interval(values)
 
 
 # -- a row against the baseline -------------------------------------------------------------------

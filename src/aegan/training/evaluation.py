@@ -4,7 +4,7 @@ the best value over training beside the final one; the run's live warnings repla
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -16,8 +16,7 @@ from aegan.monitor import Monitor
 from aegan.results.records import EVAL_TIME, best_over_training, read_log
 from aegan.runlog import NullLog, ScalarLog, append_line
 
-if TYPE_CHECKING:
-    from aegan.train import Trainer
+Trainer = Any  # aegan.train.Trainer, which passes itself in (not imported: aegan.train imports this module)
 
 
 def evaluation_due(trainer: Trainer) -> bool:

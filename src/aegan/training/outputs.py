@@ -3,7 +3,7 @@ TensorBoard), the live warnings, the progress bar, sample snapshots, evaluations
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 import yaml
@@ -14,8 +14,7 @@ from aegan.progress import disable as progress_disable
 from aegan.runlog import NullLog, ScalarLog, truncate_after
 from aegan.training.evaluation import evaluation_due, replayed_monitor
 
-if TYPE_CHECKING:
-    from aegan.train import Trainer
+Trainer = Any  # aegan.train.Trainer, which passes itself in (not imported: aegan.train imports this module)
 
 
 def snapshot_steps(steps: int, count: int) -> set[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -13,8 +13,7 @@ from aegan.checkpoint import CheckpointError, capture_rng, restore_rng, save_che
 from aegan.config import ConfigError
 from aegan.training.optim import lr_factor
 
-if TYPE_CHECKING:
-    from aegan.train import Trainer
+Trainer = Any  # aegan.train.Trainer, which passes itself in (not imported: aegan.train imports this module)
 
 
 class RunPaths:
