@@ -50,6 +50,10 @@ COMPUTE_METRICS = ("compute/g_updates", "compute/d_updates", "compute/e_updates"
                    "compute/gflops_per_step")
 # metrics where lower is better (the worst seed is the highest); every other tabulated metric is higher-better
 LOWER_IS_BETTER = frozenset({"fid/fid", "fid/kid", "mixture/kl", "mnist_modes/kl", *COMPUTE_METRICS})
+# metrics whose larger value is the better one; LOWER_IS_BETTER (and missed modes) the smaller;
+# any other column (gradients, D's output, a held-out accuracy) has no better side
+HIGHER_IS_BETTER = frozenset({"mixture/modes", "mixture/high_quality", "mixture/strict_modes", "mnist_modes/modes",
+                              "mode_score/mode_score", "classifier_is/inception_score", "ms_ssim/quality"})
 # metrics a run reports the best value of over training (eval.every), the direction from
 # LOWER_IS_BETTER (003 Tables 3, 6: "the best FIDs and the iterations")
 BEST_OF = ("fid/fid", "fid/kid", "mnist_modes/modes", "mode_score/mode_score", "classifier_is/inception_score")

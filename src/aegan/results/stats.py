@@ -20,7 +20,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy import stats as sps
 
-from aegan.results.records import LOWER_IS_BETTER
+from aegan.results.records import HIGHER_IS_BETTER, LOWER_IS_BETTER
 
 CONFIDENCE = 0.95
 ALPHA = 0.05  # a difference is marked significant when its Holm-adjusted p is below this
@@ -30,10 +30,6 @@ BOOTSTRAP_RESAMPLES = 10_000
 BOOTSTRAP_SEED = 0  # the same intervals on every call
 TESTS = ("welch", "mannwhitney")
 INTERVALS = ("t", "bootstrap")
-# metrics whose larger value is the better one; records.LOWER_IS_BETTER (and missed modes) the
-# smaller; any other column (gradients, D's output, a held-out accuracy) says "higher"/"lower"
-HIGHER_IS_BETTER = frozenset({"mixture/modes", "mixture/high_quality", "mixture/strict_modes", "mnist_modes/modes",
-                              "mode_score/mode_score", "classifier_is/inception_score", "ms_ssim/quality"})
 
 
 def finite(values: Iterable[float | None]) -> np.ndarray:
