@@ -461,3 +461,29 @@ def test_init_from_enters_the_protocol_as_its_source_runs_identity_not_its_locat
     assert protocol("/x/vanishing_mnist_cpu/nsgan/seed0/checkpoints/last.pt") != here  # a file names its checkpoint
     assert protocol("/y/vanishing_mnist_cpu/nsgan/seed0/checkpoints/last.pt") == \
         protocol("/x/vanishing_mnist_cpu/nsgan/seed0/checkpoints/last.pt")
+
+
+def test_a_table_may_gain_a_metric_and_each_cell_counts_its_own_seeds(tmp_path, capsys):
+    """Records that differ from the table only in which metrics they evaluated join it (a new
+    metric's values are the old metrics' unchanged: each draws its samples by the eval seed);
+    a metric's cell notes the seeds that lack it; another eval setting is still refused."""
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "a", "--methods", "nsgan", "--seeds", "0-1", "--records", str(records)) == 0
+    assert _compare(config, tmp_path / "b", "--methods", "nsgan", "--seeds", "2-2", "--records", str(records),
+                    "--eval.metrics=[mixture,vendi]") == 0
+    capsys.readouterr()
+    [table] = build_tables([records])[0]
+    assert not table.refused and [r["seed"] for _, r in table.records] == [0, 1, 2]
+    by_seed = {r["seed"]: r["metrics"] for _, r in table.records}
+    assert "vendi/vendi" in by_seed[2] and "vendi/vendi" not in by_seed[0]
+    # seed 2 evaluated without vendi: the mixture metrics are the same numbers
+    assert _compare(config, tmp_path / "c", "--methods", "nsgan", "--seeds", "2-2") == 0
+    alone = read_record(tmp_path / "c" / "tiny" / "nsgan" / "seed2" / "record.json")["metrics"]
+    assert {k: v for k, v in by_seed[2].items() if k.startswith("mixture/")} == \
+        {k: v for k, v in alone.items() if k.startswith("mixture/")}
+    text, _ = tables_markdown([records])
+    assert "2 n/a" in text  # the vendi cell: two of its three seeds lack it
+    # another evaluation setting (more samples) is another protocol: refused before training
+    assert _compare(config, tmp_path / "d", "--methods", "nsgan", "--seeds", "3-3", "--records", str(records),
+                    "--eval.n_samples=300") == 2
+    assert "eval.n_samples: 200 (table) != 300" in capsys.readouterr().err

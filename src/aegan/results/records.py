@@ -107,6 +107,35 @@ def protocol_of(config: dict[str, Any], varied: Iterable[str] = ()) -> dict[str,
     return {"config": config, "varied": varied}
 
 
+def sharing_form(protocol: dict[str, Any], metrics: Iterable[str]) -> dict[str, Any]:
+    """``protocol`` without ``eval.metrics`` and with ``eval.params`` of ``metrics`` only."""
+    protocol = copy.deepcopy(protocol)
+    evaluation = protocol.get("config", {}).get("eval")
+    if isinstance(evaluation, dict):
+        evaluation.pop("metrics", None)
+        params = evaluation.get("params")
+        if isinstance(params, dict):
+            evaluation["params"] = {k: v for k, v in params.items() if k in metrics}
+            if not evaluation["params"]:
+                evaluation.pop("params")
+    return protocol
+
+
+def same_protocol(table: dict[str, Any], other: dict[str, Any]) -> bool:
+    """Whether a record of protocol ``other`` belongs to a table of protocol ``table``.
+
+    Equal protocols do; so do protocols that differ only in which metrics were evaluated (a
+    table may gain a metric: ``eval.metrics`` of one lists more or fewer, and the params of a
+    metric evaluated by one only don't count). A metric's value does not depend on the other
+    metrics of its evaluation (each draws its samples by the evaluation seed), so the metrics
+    both evaluated stay comparable, and each cell counts the seeds that have its metric."""
+    if canonical_hash(table) == canonical_hash(other):
+        return True
+    names = lambda p: set(p.get("config", {}).get("eval", {}).get("metrics") or [])  # noqa: E731
+    shared = names(table) & names(other)
+    return canonical_hash(sharing_form(table, shared)) == canonical_hash(sharing_form(other, shared))
+
+
 def row_identity(config: dict[str, Any], point: dict[str, Any]) -> str:
     """The hash of what makes a row: the method section and the grid point."""
     return canonical_hash({"method": config.get("method"), "point": point})

@@ -141,8 +141,8 @@ def _accept(table: Table, items: list[tuple[Path, dict[str, Any]]]) -> None:
     chosen: dict[tuple[str, int], tuple[Path, dict[str, Any]]] = {}
     row_hash: dict[str, str] = {}
     for path, record in sorted(items, key=lambda pr: (pr[1].get("created", ""), str(pr[0]))):
-        if record["protocol_hash"] != table.protocol_hash:
-            other = rec.protocol_of(record["config"], record["point"])
+        other = rec.protocol_of(record["config"], record["point"])
+        if record["protocol_hash"] != table.protocol_hash and not rec.same_protocol(table.protocol, other):
             table.refused.append(f"{path}: refused from table {table.benchmark}: its protocol "
                                  f"{record['protocol_hash'][:12]} is not the table's {table.protocol_hash[:12]} "
                                  f"({protocol_difference(table.protocol, other)})")
@@ -626,7 +626,7 @@ def check_plan_protocol(jobs: list[Any], records_dir: str | Path) -> None:
         if bench not in stored:
             continue
         protocol = rec.protocol_of(job.config().to_dict(), dict(job.point))
-        if rec.canonical_hash(protocol) != stored[bench]["protocol_hash"]:
+        if not rec.same_protocol(stored[bench]["protocol"], protocol):
             raise ConfigError(f"--records {records_dir}: {job.config_path} with these settings is not the protocol "
                               f"of its table {bench} ({protocol_difference(stored[bench]['protocol'], protocol)}); "
                               "give another --records directory, or the same settings")
@@ -690,9 +690,10 @@ def _append_locked(run_dirs: list[Path], records_dir: Path, row_order: list[str]
             stored = {"protocol_hash": record["protocol_hash"],
                       "protocol": rec.protocol_of(record["config"], record["point"]), "rows": []}
             protocols[bench] = stored
-        if stored["protocol_hash"] != record["protocol_hash"]:
+        protocol = rec.protocol_of(record["config"], record["point"])
+        if stored["protocol_hash"] != record["protocol_hash"] and not rec.same_protocol(stored["protocol"], protocol):
             raise ConfigError(f"--records {records_dir}: {run_dir}'s protocol is not its table's "
-                              f"({protocol_difference(stored['protocol'], rec.protocol_of(record['config'], record['point']))})")
+                              f"({protocol_difference(stored['protocol'], protocol)})")
         insert_row(stored.setdefault("rows", []), record["label"], row_order or [])
         rec.write_record(records_dir / rec.record_name(record), record)
     for bench, stored in protocols.items():
