@@ -284,3 +284,35 @@ def test_compare_dry_run_plans_the_seeds_the_records_need(tmp_path, capsys):
     n = seeds_needed(math.sqrt(13), 1.0, 3.0)
     assert f"  better: {n} seeds (3 recorded; --seeds 3-{n - 1} adds {n - 3})" in lines
     assert f"  nsgan (baseline): {n} seeds, the most a row needs (3 recorded; --seeds 3-{n - 1} adds {n - 3})" in lines
+
+
+def test_versus_tests_rows_against_several_references_holm_over_the_whole_matrix(tmp_path, capsys):
+    """``aegan tables --versus``: better against nsgan (t = 2.777, df 2.306) and against also
+    ([5, 7, 12] - [2, 4, 9]: +3, both s^2 = 13, SE = sqrt(26 / 3), df 4), one family of two tests:
+    the smaller p x 2, the larger max(that, x 1). Per-column Holm would leave both raw."""
+    from aegan.cli import main
+
+    _write_records(tmp_path / "records", ROWS)
+    assert main(["tables", str(tmp_path / "records"), "--versus", "nsgan,also", "--versus-rows", "better,single",
+                 "--versus-metric", "modes"]) == 0
+    out = capsys.readouterr().out
+    assert "toy: modes, rows against nsgan, also:" in out and "| method | seeds | nsgan (3 seeds) | also (3 seeds) |" in out
+    p_nsgan, p_also = two_sided_p(T, DF), two_sided_p(3 / math.sqrt(26 / 3), 4)
+    assert p_nsgan < p_also
+    adjusted = (2 * p_nsgan, max(2 * p_nsgan, p_also))
+    cells = _cells(_line(out, "| better |"))
+    assert cells[2].endswith(f"p = {adjusted[0]:.3g} n.s.") and cells[2].startswith("+6.0 [")
+    half = t_quantile_975(4) * math.sqrt(26 / 3)
+    assert cells[3] == f"+3.0 [{3 - half:.1f}, {3 + half:.1f}], p = {adjusted[1]:.3g} n.s."
+    assert f"p = {p_nsgan:.3g}" not in cells[2]  # the matrix is one family: x 2, not the raw p of its column
+    assert _cells(_line(out, "| single |"))[2] == "+2.0 (n < 2: no test)"
+    assert "Holm-adjusted over all 2 tested cells of this matrix" in out
+    assert "vs baseline" not in out  # the matrix replaces the tables
+    # KL (lower is better) against nsgan alone: -0.85, t = -13.2, one test: significant, "better"
+    assert main(["tables", str(tmp_path / "records"), "--versus", "nsgan", "--versus-rows", "better",
+                 "--versus-metric", "mnist_modes/kl"]) == 0
+    assert "**better**" in _line(capsys.readouterr().out, "| better |")
+    assert main(["tables", str(tmp_path / "records"), "--versus", "pacgan"]) == 2
+    assert "--versus: pacgan not a row of toy" in capsys.readouterr().err
+    assert main(["tables", str(tmp_path / "records"), "--versus-rows", "better"]) == 2
+    assert "go with --versus" in capsys.readouterr().err

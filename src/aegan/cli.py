@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
     tb.add_argument("--grid-only", action="store_true",
                     help="a grid comparison (compare --grid) as its distribution over settings, no row per setting")
     _stats_arguments(tb)
+    tb.add_argument("--versus", metavar="A,B",
+                    help="instead of the tables: every row against each of these reference rows on one metric, "
+                         "Holm-adjusted over the whole matrix (does a method beat PacGAN, SN-GAN, ...?)")
+    tb.add_argument("--versus-rows", metavar="ROWS", help="with --versus: the tested rows (default: every other row)")
+    tb.add_argument("--versus-metric", metavar="METRIC",
+                    help="with --versus: a column title or metric key (default: the table's primary column)")
 
     r = sub.add_parser("report", help="one self-contained HTML report of a compare --out or records directory")
     r.add_argument("dirs", nargs="+", help="directories holding records (several merge)")
@@ -130,7 +136,8 @@ def _stats_arguments(p: argparse.ArgumentParser) -> None:
 def _stats_options(args):
     from aegan.results.tables import StatsOptions
 
-    return StatsOptions(args.baseline, args.test, args.interval, args.power)
+    versus = (getattr(args, key, None) for key in ("versus", "versus_rows", "versus_metric"))  # aegan tables only
+    return StatsOptions(args.baseline, args.test, args.interval, args.power, *versus)
 
 
 def _default_run_dir(config_path: str, cfg) -> Path:

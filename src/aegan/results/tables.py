@@ -351,6 +351,10 @@ class StatsOptions:
     test: str = "welch"
     interval: str = "t"
     power: str | None = None
+    # --versus A,B: instead of the tables, the matrix of rows against reference rows (aegan.results.versus)
+    versus: str | None = None
+    versus_rows: str | None = None
+    versus_metric: str | None = None
 
     def __post_init__(self):
         from aegan.results.stats import INTERVALS, TESTS
@@ -361,6 +365,12 @@ class StatsOptions:
             raise ConfigError(f"--interval {self.interval}: one of {', '.join(INTERVALS)}")
         if self.power is not None:
             parse_power(self.power)
+        if (self.versus_rows or self.versus_metric) and not self.versus:
+            raise ConfigError("--versus-rows and --versus-metric go with --versus A,B (the reference rows)")
+        if self.versus is not None:
+            from aegan.results.versus import Versus
+
+            Versus.parse(self.versus, self.versus_rows, self.versus_metric)
 
 
 def parse_power(spec: str) -> tuple[str | None, float]:
@@ -426,6 +436,26 @@ def format_p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
 
 
+def difference_cell(d: Any, p: float | None, column: tuple) -> dict[str, Any]:
+    """One tested difference (``stats.Difference`` ``d``, its adjusted p-value ``p``) in ``column``
+    as a cell ``{"text", "mark"}``: "+6.0 [2.1, 9.9], p = 0.012" marked "better" / "worse" (a
+    metric without a better side: "higher" / "lower") below stats.ALPHA, else "n.s."; None
+    where there is no test."""
+    from aegan.results.cells import format_value
+    from aegan.results.stats import ALPHA, direction
+
+    if d.diff is None:
+        return {"text": "n/a", "mark": None}
+    text = signed(d.diff, column[2])
+    if d.low is not None:
+        text += f" [{format_value(d.low, column[2])}, {format_value(d.high, column[2])}]"
+    if p is None:
+        return {"text": f"{text} ({d.reason}: no test)", "mark": None}
+    better = direction(column[1]) * (1 if d.diff > 0 else -1)
+    word = {1: "better", -1: "worse"}.get(better, "higher" if d.diff > 0 else "lower")
+    return {"text": f"{text}, {format_p(p)}", "mark": word if p < ALPHA else "n.s."}
+
+
 def baseline_comparison(table: Table, columns: list[tuple], options: StatsOptions) -> dict[str, Any]:
     """Every other row against the table's baseline row: per tested column (``_tested_columns``)
     the difference of means with its interval and the p-value of ``options.test``,
@@ -436,7 +466,7 @@ def baseline_comparison(table: Table, columns: list[tuple], options: StatsOption
     rows' cells as ``{"text", "mark"}`` (``mark`` None, "n.s.", or the significant difference's
     word); ``baseline`` None (with ``why``) when the table has none."""
     from aegan.results.cells import format_value
-    from aegan.results.stats import ALPHA, BOOTSTRAP_RESAMPLES, POWER, difference, direction, holm, row_seeds_needed
+    from aegan.results.stats import ALPHA, BOOTSTRAP_RESAMPLES, POWER, difference, holm, row_seeds_needed
 
     baseline, why = baseline_row(table, options.baseline)
     if baseline is None:
@@ -453,19 +483,7 @@ def baseline_comparison(table: Table, columns: list[tuple], options: StatsOption
     for i, label in enumerate(others):
         cells = []
         for c in tested:
-            d, p = diffs[c[1]][i], adjusted[c[1]][i]
-            if d.diff is None:
-                cells.append({"text": "n/a", "mark": None})
-                continue
-            text = signed(d.diff, c[2])
-            if d.low is not None:
-                text += f" [{format_value(d.low, c[2])}, {format_value(d.high, c[2])}]"
-            if p is None:
-                cells.append({"text": f"{text} ({d.reason}: no test)", "mark": None})
-                continue
-            better = direction(c[1]) * (1 if d.diff > 0 else -1)
-            word = {1: "better", -1: "worse"}.get(better, "higher" if d.diff > 0 else "lower")
-            cells.append({"text": f"{text}, {format_p(p)}", "mark": word if p < ALPHA else "n.s."})
+            cells.append(difference_cell(diffs[c[1]][i], adjusted[c[1]][i], c))
         if power:
             n, reason = row_seeds_needed(values[label][power[0][1]], values[baseline][power[0][1]], power[1])
             cells.append({"text": str(n) if n is not None else reason, "mark": None})
@@ -519,6 +537,12 @@ def markdown(table: Table, grid_only: bool = False, options: StatsOptions = Stat
 
     jobs, results = as_results(table)
     columns = columns_for(results)
+    if options.versus:
+        from aegan.results.versus import Versus, versus_comparison, versus_markdown
+
+        versus = Versus.parse(options.versus, options.versus_rows, options.versus_metric)
+        return "\n".join(versus_markdown(versus_comparison(table, columns, versus, options.test,
+                                                            options.interval))) + "\n"
     primary = primary_column(columns)
     summary = grid_summary(table, primary) if primary and table.protocol.get("varied") else ""
     lines = []
@@ -743,7 +767,8 @@ def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], lis
     return changed, messages
 
 
-STATS_FLAGS = {"--baseline": "baseline", "--test": "test", "--interval": "interval", "--power": "power"}
+STATS_FLAGS = {"--baseline": "baseline", "--test": "test", "--interval": "interval", "--power": "power",
+               "--versus": "versus", "--versus-rows": "versus_rows", "--versus-metric": "versus_metric"}
 
 
 def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[str], bool, StatsOptions]:
@@ -766,7 +791,8 @@ def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[
             stats[STATS_FLAGS[word]] = words.pop(0)
         elif word.startswith("-"):
             raise ConfigError(f"{where}: unknown option {word} (a block takes records directories, --references FILE, "
-                              "--benchmark NAME, --grid-only, --baseline ROW, --test T, --interval I and --power SPEC)")
+                              "--benchmark NAME, --grid-only, --baseline ROW, --test T, --interval I, --power SPEC, "
+                              "--versus ROWS, --versus-rows ROWS and --versus-metric METRIC)")
         else:
             dirs.append(word)
     if not dirs:
