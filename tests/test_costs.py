@@ -117,3 +117,23 @@ def test_train_says_a_long_run_before_it_starts_and_trains_as_without(tmp_path, 
     assert first.endswith(f"{tmp_path / 'tiny_cpu.yaml'} is its reduced scale for a CPU; fewer steps: --train.steps=N")
     quiet, told = (load_checkpoint(tmp_path / run / "checkpoints" / "last.pt")["nets"] for run in ("quiet", "told"))
     assert all(torch.equal(quiet[n][k], told[n][k]) for n in quiet for k in quiet[n])
+
+
+def test_compare_says_a_long_run_once_per_config_before_it_starts(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    import yaml
+
+    from aegan import costs
+    from aegan.cli import main
+    from tests.conftest import TINY
+
+    config = tmp_path / "tiny.yaml"
+    config.write_text(yaml.safe_dump(TINY))
+    shutil.copy(config, tmp_path / "tiny_cpu.yaml")
+    monkeypatch.setattr(costs, "MIN_ESTIMATED_STEPS", 1)
+    monkeypatch.setattr(costs, "LONG_RUN_HOURS", 0.0)  # every run is "long"
+    assert main(["compare", str(config), "--methods", "nsgan,gan", "--seeds", "2", "--workers", "1", "--no-progress",
+                 "--out", str(tmp_path / "out")]) == 0
+    notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("aegan: note: this run")]
+    assert len(notes) == 1 and "(nsgan 1.00x NS-GAN" in notes[0] and "tiny_cpu.yaml is its reduced scale" in notes[0]

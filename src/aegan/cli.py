@@ -256,6 +256,10 @@ def cmd_compare(args, overrides) -> int:
             raise DivergenceError(f"job {args.job_index} ({jobs[args.job_index].run_dir}): {result['diverged']}")
         print(f"job {args.job_index} done: {jobs[args.job_index].run_dir}")
         return 0
+    for job in {j.config_path: j for j in reversed(plan(args.configs, methods, args.seeds, Path(args.out), overrides,
+                                                         points))}.values():  # each config's first run
+        config = job.config()
+        _say_if_long(config, job.config_path)
     print(compare(args.configs, methods, args.seeds, args.out, args.workers, overrides, not args.no_progress, points,
                   args.records))
     print(f"results in {args.out}/results.md")
