@@ -186,7 +186,8 @@ def test_the_tables_of_records_show_the_compute_of_each_row(tmp_path):
     text, _ = tables_markdown([records])
     header = next(line for line in text.splitlines() if line.startswith("| method"))
     columns = [c.strip() for c in header.strip("|").split("|")]
-    assert columns[-6:-2] == ["G updates", "D updates", "training seconds", "GFLOPs per step"]  # no encoder: no E
+    assert columns[-7:-2] == ["G updates", "D updates", "training seconds", "training CPU seconds",
+                              "GFLOPs per step"]  # no encoder: no E
     rows_table = text.split("vs baseline", 1)[0]  # the rows' table (the tests against the baseline follow it)
     row = {line.split("|")[1].strip(): [c.strip() for c in line.strip("|").split("|")]
            for line in rows_table.splitlines() if line.startswith("| nsgan")}
@@ -197,8 +198,9 @@ def test_the_tables_of_records_show_the_compute_of_each_row(tmp_path):
     flops = lambda label: float(row[label][at["GFLOPs per step"]])  # noqa: E731
     assert flops("nsgan_2g") > flops("nsgan") > 0  # the doubled update costs FLOPs
     assert re.fullmatch(r"\d+", row["nsgan"][at["training seconds"]])  # training seconds: the seeds' mean
+    assert re.fullmatch(r"\d+", row["nsgan"][at["training CPU seconds"]])
     vs_baseline = text.split("vs baseline nsgan", 1)[1]
-    assert "G updates" not in vs_baseline and "training seconds" not in vs_baseline  # costs are not tested
+    assert "G updates" not in vs_baseline and "seconds" not in vs_baseline  # costs are not tested
     assert (records / "tiny" / compute.CACHE_FILE).is_file()
 
 

@@ -11,6 +11,7 @@ import torch
 import yaml
 
 import aegan.training.evaluation as evaluation_module
+from aegan.checkpoint import load_checkpoint
 from aegan.results.records import EVAL_TIME, read_record
 from aegan.train import Trainer, open_run
 from tests.conftest import fit_interrupted_at, tiny_config
@@ -66,7 +67,10 @@ def test_a_resume_drops_the_evaluations_written_past_the_checkpoint(tmp_path):
     fit_interrupted_at(cut, 5)
     assert [row["step"] for row in _history(tmp_path / "cut")] == [2, 4]  # 4 is past the checkpoint (3)
     resumed = open_run(tmp_path / "cut")
+    saved = load_checkpoint(tmp_path / "cut" / "checkpoints" / "last.pt")
+    assert saved["step"] == 3 and 0 < saved["train_cpu_seconds"] == resumed.train_cpu_seconds  # CPU seconds resume
     resumed.fit(progress=False)
+    assert resumed.train_cpu_seconds > saved["train_cpu_seconds"]
     whole = Trainer(tiny_config(**EVERY), tmp_path / "whole")
     whole.fit(progress=False)
     untimed = lambda rows: [{k: v for k, v in row.items() if k != EVAL_TIME} for row in rows]  # noqa: E731

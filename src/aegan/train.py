@@ -88,6 +88,7 @@ class Trainer:
         self.step = 0
         self.optimizer_steps: collections.Counter[str] = collections.Counter()  # net -> optimiser steps so far
         self.train_seconds = 0.0
+        self.train_cpu_seconds = 0.0  # the process's CPU time in the same loop body (all its threads)
         self.monitor: Monitor | None = None  # live warnings, while fit runs (rank 0)
         self.record_meta: dict[str, Any] | None = None  # benchmark/label/point of record.json (compare sets it)
         self._wall_origin: tuple[float, float] | None = None  # (clock, seconds before it): the record's wall time
@@ -103,11 +104,12 @@ class Trainer:
             with LoopOutputs(self, progress) as out:  # log.jsonl, live warnings, progress bar (rank 0)
                 self.nets.train()
                 while self.step < cfg.steps:
-                    started = time.perf_counter()  # the timed loop body: step + logging, not saves
+                    started, cpu_started = time.perf_counter(), time.process_time()  # the timed loop body: step + logging, not saves
                     names, values = self.train_step()
                     checkpoint_due = self.step % cfg.checkpoint_every == 0 or self.step == cfg.steps
                     out.log_step(self.step, names, values, flush=self.step % cfg.log_every == 0 or checkpoint_due)
                     self.train_seconds += time.perf_counter() - started
+                    self.train_cpu_seconds += time.process_time() - cpu_started
                     out.snapshot_and_evaluate()  # train.snapshots, eval.every (rank 0)
                     if checkpoint_due:
                         self.save()  # every rank: the checkpoint gathers each rank's RNG state
@@ -235,6 +237,7 @@ class Trainer:
         clock, before = self._wall_origin or (self._built_at, self.train_seconds)  # fit, else eval alone
         record = records.build_record(self.paths.root, self.config.to_dict(), status=status, reason=reason,
                                       step=self.step, meta=meta, result=result, train_seconds=self.train_seconds,
+                                      train_cpu_seconds=self.train_cpu_seconds,
                                       wall_seconds=before + time.perf_counter() - clock, device=self.device)
         records.write_record(self.paths.record, record)
 

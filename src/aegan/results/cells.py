@@ -43,6 +43,7 @@ METHOD_STATE_COLUMNS = {  # Method.final_metrics, by key
 COMPUTE_COLUMNS = (("G updates", "compute/g_updates", 0, "plain"), ("D updates", "compute/d_updates", 0, "plain"),
                    ("E updates", "compute/e_updates", 0, "plain"),
                    ("training seconds", "compute/train_seconds", 0, "plain"),
+                   ("training CPU seconds", "compute/train_cpu_seconds", 0, "plain"),
                    ("GFLOPs per step", "compute/gflops_per_step", ".3g", "plain"))
 MODE_METRICS = ("mixture", "mnist_modes")  # have <metric>/modes and <metric>/total_modes
 

@@ -15,6 +15,9 @@ a record, costs: lower is better) that flow through the table's columns like any
   adversary: it has no net called discriminator);
 - ``compute/train_seconds``: the record's training time (the timed loop body: steps and
   logging, not checkpoints, snapshots or evaluations), on the machine it ran on;
+- ``compute/train_cpu_seconds``: the CPU time of the same loop body (``time.process_time``,
+  every thread of the process; records made before 2026-12-07 have none): what the run
+  computed, nearly blind to other processes sharing the cores, which the wall clock is not;
 - ``compute/gflops_per_step``: floating-point operations of one training step counted by
   torch's own counter (``torch.utils.flop_counter.FlopCounterMode``), in units of 1e9: the
   row's method and nets, built from the record's config on the CPU at the config's batch
@@ -55,7 +58,7 @@ from aegan.checkpoint import atomic_write_text, capture_rng, restore_rng
 from aegan.data.base import DataSource
 from aegan.batch import Batch
 
-G_UPDATES, D_UPDATES, E_UPDATES, TRAIN_SECONDS, GFLOPS = rec.COMPUTE_METRICS
+G_UPDATES, D_UPDATES, E_UPDATES, TRAIN_SECONDS, GFLOPS, TRAIN_CPU_SECONDS = rec.COMPUTE_METRICS
 # one sample's shape of datasets whose records' data protocol does not say it (records made
 # before ``data_shape`` was recorded): LeCun's 28x28 grey digits and Zalando's articles
 GREY_28 = {"mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28)}
@@ -237,6 +240,8 @@ def add_compute(items: list[tuple[Path, dict[str, Any]]]) -> list[str]:
             untrained.append(label)
         if isinstance(record.get("train_seconds"), (int, float)):
             metrics[TRAIN_SECONDS] = float(record["train_seconds"])
+        if isinstance(record.get("train_cpu_seconds"), (int, float)):
+            metrics[TRAIN_CPU_SECONDS] = float(record["train_cpu_seconds"])
         key, where = row_key(record), cache_path(path, record)
         cache = caches.setdefault(where, read_cache(where))
         if key not in _COUNTS:

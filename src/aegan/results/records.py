@@ -47,7 +47,7 @@ EVAL_TIME = "time/train_seconds"  # an eval.jsonl row's training seconds so far 
 # the compute beside every score (aegan.results.compute): pseudo-metrics a table adds to each record's
 # metrics when it loads them, never stored in a record; costs, so lower is better
 COMPUTE_METRICS = ("compute/g_updates", "compute/d_updates", "compute/e_updates", "compute/train_seconds",
-                   "compute/gflops_per_step")
+                   "compute/gflops_per_step", "compute/train_cpu_seconds")
 # metrics where lower is better (the worst seed is the highest); every other tabulated metric is higher-better
 LOWER_IS_BETTER = frozenset({"fid/fid", "fid/kid", "mixture/kl", "mnist_modes/kl", *COMPUTE_METRICS})
 # metrics whose larger value is the better one; LOWER_IS_BETTER (and missed modes) the smaller;
@@ -326,7 +326,7 @@ def inception_hash(metric_params: dict[str, Any]) -> str | None:
 
 def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: str | None, step: int,
                  meta: dict[str, Any], result: dict[str, Any] | None, train_seconds: float,
-                 wall_seconds: float, device: Any) -> dict[str, Any]:
+                 wall_seconds: float, device: Any, train_cpu_seconds: float | None = None) -> dict[str, Any]:
     """A run's record from its config, its evaluation result (None when it diverged) and its log."""
     result = result or {}
     point = dict(meta.get("point") or {})
@@ -355,6 +355,9 @@ def build_record(run_dir: Path, config: dict[str, Any], *, status: str, reason: 
         "warnings": result.get("warnings", meta.get("warnings", [])),
         "time_per_step_ms": 1000 * train_seconds / max(step, 1),
         "train_seconds": train_seconds,
+        # CPU time of the same loop body (every thread of the process): unlike the wall clock, other
+        # processes sharing the cores hardly change it, so rows run under different loads compare
+        "train_cpu_seconds": train_cpu_seconds,
         "wall_seconds": wall_seconds,
         "peak_memory_mb": result.get("peak_memory_mb", meta.get("peak_memory_mb", {})),
         # net -> optimiser, lr, initialisation and optimiser steps per training step

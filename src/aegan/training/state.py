@@ -43,6 +43,7 @@ def state_dict(trainer: Trainer) -> dict[str, Any]:
     state = {
         "step": trainer.step,
         "train_seconds": trainer.train_seconds,
+        "train_cpu_seconds": trainer.train_cpu_seconds,
         "optimizer_steps": dict(trainer.optimizer_steps),
         "nets": {k: v.state_dict() for k, v in trainer.nets.items()},
         "optimizers": {k: v.state_dict() for k, v in trainer.optimizers.items()},
@@ -89,6 +90,7 @@ def _load_state_dict(trainer: Trainer, state: dict[str, Any]) -> None:
         restore_rng(own["rng"])
     trainer.step = int(state["step"])
     trainer.train_seconds = float(state.get("train_seconds", 0.0))
+    trainer.train_cpu_seconds = float(state.get("train_cpu_seconds", 0.0))
     trainer.optimizer_steps = collections.Counter({str(k): int(v) for k, v in state.get("optimizer_steps", {}).items()})
 
 
