@@ -316,3 +316,16 @@ def test_versus_tests_rows_against_several_references_holm_over_the_whole_matrix
     assert "--versus: pacgan not a row of toy" in capsys.readouterr().err
     assert main(["tables", str(tmp_path / "records"), "--versus-rows", "better"]) == 2
     assert "go with --versus" in capsys.readouterr().err
+
+
+def test_a_markdown_block_takes_the_versus_flags(tmp_path):
+    from aegan.results.tables import update_blocks
+
+    _write_records(tmp_path / "records", ROWS)
+    page = tmp_path / "page.md"
+    page.write_text("intro\n<!-- aegan tables records --versus nsgan,also --versus-rows better -->\n"
+                    "<!-- /aegan tables -->\noutro\n")
+    changed, _ = update_blocks(page)
+    text = page.read_text()
+    assert changed and text.startswith("intro\n") and text.endswith("<!-- /aegan tables -->\noutro\n")
+    assert "toy: modes, rows against nsgan, also:" in text and "| better | 3 |" in text and "| single |" not in text
