@@ -245,3 +245,55 @@ def table(jobs: list[Job], results: list[dict[str, Any]], extra_rows: dict[str, 
         if diverged:
             lines += ["diverged (exit 3; no metrics, counted as n/a above): " + "; ".join(diverged), ""]
     return "\n".join(lines)
+
+
+def primary_column(columns: list[tuple]) -> tuple | None:
+    """The column a table is judged by: a worst-seed ("min") column's metric, else the first
+    score (a compute column only when the table has no score)."""
+    scores = [c for c in columns if not c[1].startswith("compute/")] or columns
+    return next((c for c in scores if c[3:] == ("min",)), scores[0] if scores else None)
+
+
+def signed(value: float, digits: int | str) -> str:
+    """``format_value`` with its sign: "+6.0", "-1.25"."""
+    return format(float(value), "+" + (digits if isinstance(digits, str) else f".{digits}f"))
+
+
+def format_p(p: float) -> str:
+    """A p-value in a cell: 3 significant digits ("p = 0.0496", not a rounded "0.05"), or "p < 0.001"."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3g}"
+
+
+def difference_cell(d: Any, p: float | None, column: tuple) -> dict[str, Any]:
+    """One tested difference (``stats.Difference`` ``d``, its adjusted p-value ``p``) in ``column``
+    as a cell ``{"text", "mark"}``: "+6.0 [2.1, 9.9], p = 0.012" marked "better" / "worse" (a
+    metric without a better side: "higher" / "lower") below stats.ALPHA, else "n.s."; None
+    where there is no test."""
+    from aegan.results.stats import ALPHA, direction
+
+    if d.diff is None:
+        return {"text": "n/a", "mark": None}
+    text = signed(d.diff, column[2])
+    if d.low is not None:
+        text += f" [{format_value(d.low, column[2])}, {format_value(d.high, column[2])}]"
+    if p is None:
+        return {"text": f"{text} ({d.reason}: no test)", "mark": None}
+    better = direction(column[1]) * (1 if d.diff > 0 else -1)
+    word = {1: "better", -1: "worse"}.get(better, "higher" if d.diff > 0 else "lower")
+    return {"text": f"{text}, {format_p(p)}", "mark": word if p < ALPHA else "n.s."}
+
+
+def comparison_markdown(comparison: dict[str, Any]) -> list[str]:
+    """A table of tested differences (``{"title", "head", "rows", "notes"}``, rows of
+    ``{"label", "seeds", "cells"}`` with ``difference_cell`` cells) as markdown lines, a
+    significant difference's word in bold: the baseline table's and ``--versus``'s."""
+    def text(cell: dict[str, Any]) -> str:
+        if cell["mark"] in (None, "n.s."):
+            return cell["text"] + (f" {cell['mark']}" if cell["mark"] else "")
+        return f"{cell['text']} **{cell['mark']}**"
+
+    head = ["method", "seeds", *comparison["head"]]
+    lines = [comparison["title"] + ":", "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    lines += ["| " + " | ".join([r["label"], str(r["seeds"]), *map(text, r["cells"])]) + " |"
+              for r in comparison["rows"]]
+    return lines + ["", *comparison["notes"]]

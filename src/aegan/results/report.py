@@ -24,9 +24,10 @@ import yaml
 from aegan.results import records as rec
 from aegan.checkpoint import atomic_write_text
 from aegan.plots import _pyplot
+from aegan.results.cells import primary_column
 from aegan.results.figures import band_figure, figure_uri, png_data_uri, row_groups
 from aegan.results.tables import (StatsOptions, Table, baseline_comparison, build_tables, check_baseline, grid_distribution,
-                          grid_values, primary_column, reference_cells)
+                          grid_values, reference_cells)
 
 # curve panels: (title, pattern over series names, how matched names combine, log scale)
 # "mean": the mean of the matched series; "phase_sum": each phase's terms summed, then the mean over phases

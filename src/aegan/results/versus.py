@@ -48,8 +48,8 @@ def versus_comparison(table: Any, columns: list[tuple], versus: Versus, test: st
                       interval: str = "t") -> dict[str, Any]:
     """The matrix of ``versus`` on ``table`` (``tables.Table``): ``{"title", "head", "rows",
     "notes"}``, rows as ``{"label", "seeds", "cells"}`` with ``tables.difference_cell`` cells."""
+    from aegan.results.cells import difference_cell, primary_column
     from aegan.results.stats import ALPHA, difference, holm
-    from aegan.results.tables import difference_cell, primary_column
 
     seeds = table.rows()
     missing = [n for n in (*versus.references, *versus.rows) if n not in seeds]
@@ -78,6 +78,6 @@ def versus_comparison(table: Any, columns: list[tuple], versus: Versus, test: st
 
 def versus_markdown(comparison: dict[str, Any]) -> list[str]:
     """``versus_comparison`` as markdown lines (a significant difference's word in bold)."""
-    from aegan.results.tables import baseline_markdown
+    from aegan.results.cells import comparison_markdown
 
-    return baseline_markdown({**comparison, "baseline": "versus"})
+    return comparison_markdown(comparison)
