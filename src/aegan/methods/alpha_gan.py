@@ -40,8 +40,9 @@ class AlphaGAN(Method):
                 "code_discriminator": factory.latent_mlp(self.latent_dim, 1)}
 
     def detached_fakes(self, nets: Nets, batch: Batch, scratch: Scratch):
-        """(E(x), G(E(x)), z, G(z)) without graph, for the two discriminator phases."""
-        if "codes" not in scratch:
+        """(E(x), G(E(x)), z, G(z)) without graph, for the two discriminator phases; drawn again
+        when a repeated G phase (``generator_steps``) dropped the step's z, for its fresh batch."""
+        if "z" not in scratch:
             with torch.no_grad():
                 codes = nets["encoder"](batch.x)
                 z = self.prior(len(batch), batch.x)
