@@ -254,6 +254,14 @@ def primary_column(columns: list[tuple]) -> tuple | None:
     return next((c for c in scores if c[3:] == ("min",)), scores[0] if scores else None)
 
 
+def mean_column(columns: list[tuple], metric: str | None) -> tuple | None:
+    """The mean column (not a worst-seed one) that ``metric`` names, by title or metric key;
+    None: the primary column's (``--power`` and ``--versus-metric`` pick their column so)."""
+    primary = primary_column(columns)
+    wanted = metric if metric is not None else (primary[1] if primary else None)
+    return next((c for c in columns if not c[3:] and wanted in (c[1], c[0])), None)
+
+
 def signed(value: float, digits: int | str) -> str:
     """``format_value`` with its sign: "+6.0", "-1.25"."""
     return format(float(value), "+" + (digits if isinstance(digits, str) else f".{digits}f"))

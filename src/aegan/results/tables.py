@@ -25,7 +25,7 @@ import yaml
 from aegan.results import records as rec
 from aegan.checkpoint import atomic_write_json, atomic_write_text
 from aegan.config import ConfigError
-from aegan.results.cells import comparison_markdown, difference_cell, primary_column
+from aegan.results.cells import comparison_markdown, difference_cell, mean_column, primary_column
 
 
 def add_compute(items: list[tuple[Path, dict[str, Any]]]) -> list[str]:
@@ -142,8 +142,9 @@ def _accept(table: Table, items: list[tuple[Path, dict[str, Any]]]) -> None:
     chosen: dict[tuple[str, int], tuple[Path, dict[str, Any]]] = {}
     row_hash: dict[str, str] = {}
     for path, record in sorted(items, key=lambda pr: (pr[1].get("created", ""), str(pr[0]))):
-        other = rec.protocol_of(record["config"], record["point"])
-        if record["protocol_hash"] != table.protocol_hash and not rec.same_protocol(table.protocol, other):
+        other = None if record["protocol_hash"] == table.protocol_hash else rec.protocol_of(record["config"],
+                                                                                            record["point"])
+        if other is not None and not rec.same_protocol(table.protocol, other):
             table.refused.append(f"{path}: refused from table {table.benchmark}: its protocol "
                                  f"{record['protocol_hash'][:12]} is not the table's {table.protocol_hash[:12]} "
                                  f"({protocol_difference(table.protocol, other)})")
@@ -409,11 +410,7 @@ def _tested_columns(columns: list[tuple], values: dict[str, dict[str, list]], ba
 def _power_column(columns: list[tuple], spec: str) -> tuple[tuple, float]:
     metric, delta = parse_power(spec)
     means = [c for c in columns if not c[3:]]
-    if metric is None:
-        primary = primary_column(columns)
-        chosen = next((c for c in means if primary and c[1] == primary[1]), None)
-    else:
-        chosen = next((c for c in means if metric in (c[1], c[0])), None)
+    chosen = mean_column(columns, metric)
     if chosen is None:
         raise ConfigError(f"--power {spec}: no such metric in this table; its columns: "
                           f"{', '.join(f'{c[0]} ({c[1]})' for c in means)}")

@@ -34,13 +34,13 @@ class Versus:
         return cls(names, tested, metric)
 
 
-def _column(columns: list[tuple], metric: str | None, primary: tuple | None) -> tuple:
-    means = [c for c in columns if not c[3:]]
-    wanted = metric or (primary[1] if primary else None)
-    chosen = next((c for c in means if wanted in (c[1], c[0])), None)
+def _column(columns: list[tuple], metric: str | None) -> tuple:
+    from aegan.results.cells import mean_column
+
+    chosen = mean_column(columns, metric)
     if chosen is None:
-        raise ConfigError(f"--versus-metric {wanted}: no such metric in this table; its columns: "
-                          f"{', '.join(f'{c[0]} ({c[1]})' for c in means)}")
+        raise ConfigError(f"--versus-metric {metric}: no such metric in this table; its columns: "
+                          f"{', '.join(f'{c[0]} ({c[1]})' for c in columns if not c[3:])}")
     return chosen
 
 
@@ -48,7 +48,7 @@ def versus_comparison(table: Any, columns: list[tuple], versus: Versus, test: st
                       interval: str = "t") -> dict[str, Any]:
     """The matrix of ``versus`` on ``table`` (``tables.Table``): ``{"title", "head", "rows",
     "notes"}``, rows as ``{"label", "seeds", "cells"}`` with ``tables.difference_cell`` cells."""
-    from aegan.results.cells import difference_cell, primary_column
+    from aegan.results.cells import difference_cell
     from aegan.results.stats import ALPHA, difference, holm
 
     seeds = table.rows()
@@ -56,7 +56,7 @@ def versus_comparison(table: Any, columns: list[tuple], versus: Versus, test: st
     if missing:
         raise ConfigError(f"--versus: {', '.join(missing)} not a row of {table.benchmark} "
                           f"(rows: {', '.join(seeds)})")
-    column = _column(columns, versus.metric, primary_column(columns))
+    column = _column(columns, versus.metric)
     tested = list(versus.rows) or [label for label in seeds if label not in versus.references]
     values = {label: [r["metrics"].get(column[1]) for r in recs] for label, recs in seeds.items()}
     diffs = [[difference(values[label], values[ref], test, interval) for ref in versus.references]
