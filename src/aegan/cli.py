@@ -214,7 +214,7 @@ def cmd_eval(args, overrides) -> int:
 
 
 def cmd_compare(args, overrides) -> int:
-    from aegan.compare import compare, describe_plan, grid_points, parse_seeds, plan, run_job
+    from aegan.compare import describe_plan, grid_points, parse_seeds, plan, run_job, run_plan
 
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     args.seeds = parse_seeds(args.seeds)
@@ -256,12 +256,10 @@ def cmd_compare(args, overrides) -> int:
             raise DivergenceError(f"job {args.job_index} ({jobs[args.job_index].run_dir}): {result['diverged']}")
         print(f"job {args.job_index} done: {jobs[args.job_index].run_dir}")
         return 0
-    for job in {j.config_path: j for j in reversed(plan(args.configs, methods, args.seeds, Path(args.out), overrides,
-                                                         points))}.values():  # each config's first run
-        config = job.config()
-        _say_if_long(config, job.config_path)
-    print(compare(args.configs, methods, args.seeds, args.out, args.workers, overrides, not args.no_progress, points,
-                  args.records))
+    jobs = plan(args.configs, methods, args.seeds, Path(args.out), overrides, points)
+    for job in {j.config_path: j for j in reversed(jobs)}.values():  # each config's first run
+        _say_if_long(job.config(), job.config_path)
+    print(run_plan(jobs, args.out, args.workers, not args.no_progress, args.records))
     print(f"results in {args.out}/results.md")
     return 0
 

@@ -382,7 +382,13 @@ def compare(configs: list[str], methods: list[str], seeds: int | Iterable[int], 
     append each run's record to that records directory as the run ends (refused up front if
     its protocol differs), so an interrupted plan keeps the records of its finished runs."""
     out = Path(out)
-    jobs = plan(configs, methods, seeds, out, overrides or {}, points)
+    return run_plan(plan(configs, methods, seeds, out, overrides or {}, points), out, workers, progress, records)
+
+
+def run_plan(jobs: list[Job], out: str | Path, workers: int = 2, progress: bool = True,
+             records: str | Path | None = None) -> str:
+    """``compare`` on a plan already built (``plan``): run it, write the table and figures."""
+    out = Path(out)
     results = run_all(jobs, workers, progress, None if records is None else records_appender(jobs, records))
     text = table(jobs, results)
     atomic_write_text(out / "results.md", text)
