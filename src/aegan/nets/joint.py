@@ -19,6 +19,8 @@ class JointDiscriminator(nn.Module):
         super().__init__()
         self.features, self.code, self.head = features, code, head
         self.feature_dim, self.code_dim = feature_dim, code_dim
+        # batch statistics in the x branch (BN): each set of pairs goes through on its own
+        self.batch_coupled = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in features.modules())
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
         h = torch.cat([self.features(x).flatten(1), self.code(z)], dim=1)  # (N, feature_dim + code_dim)
@@ -36,7 +38,13 @@ def joint_discriminator(factory, latent_dim: int) -> JointDiscriminator:
 
 
 def pair_logits(d: nn.Module, first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
-    """D's logits on two batches of (x, z) pairs, computed in one forward pass."""
+    """D's logits on two batches of (x, z) pairs: in one forward pass, or one pass per batch
+    where D keeps batch statistics (``batch_coupled``, as ``methods.base.discriminate``), so a
+    BN D normalises each set by its own statistics in every phase that scores it. (VEEGAN's
+    G/F phase scores generator pairs alone; with one mixed pass in D's phase, D's BN saw other
+    statistics there: logits of ~+15 in D's phase, ~-10 for the same pairs in G's.)"""
+    if getattr(d, "batch_coupled", False):
+        return d(*first), d(*second)
     x = torch.cat([first[0], second[0]])
     z = torch.cat([first[1], second[1]])
     out = d(x, z)
