@@ -45,6 +45,23 @@ def test_discriminator_loss_on_given_logits():
     assert_close(diag["d_fake"], 1 - torch.sigmoid(torch.tensor(3.0)))
 
 
+def test_a_stochastic_reconstructor_draws_d_s_codes_around_f_x():
+    """reconstructor_noise = s: D's reconstructor pairs hold z_g = F(x) + s eps, eps ~ N(0, I)
+    (Alg. 1's z_g ~ p_theta(z|x)); the generator pairs and the reconstruction keep F's mean."""
+    m, nets = method("veegan", reconstructor_noise=0.5), _nets()
+    z, x = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, 1.0], [2.0, -1.0]])
+    torch.manual_seed(3)
+    eps = torch.randn(2, 2)
+    torch.manual_seed(3)
+    m.discriminator_terms(nets, Batch(x), _scratch(z))
+    _, zs = nets["discriminator"].calls[-1]
+    assert_close(zs, torch.cat([z, -x + 0.5 * eps]))
+    assert not torch.equal(zs[1:], -x)  # differs from the deterministic F's codes
+    deterministic = _nets()
+    method("veegan").discriminator_terms(deterministic, Batch(x), _scratch(z))
+    assert_close(deterministic["discriminator"].calls[-1][1], torch.cat([z, -x]))
+
+
 def test_generator_reconstructor_objective_on_given_nets():
     """O_hat = mean D(z, G(z)) + mean ||z - F(G(z))||^2. z = (1, 0), (0, 2):
     D(z, 2z) = 3 sum(z) = 3, 6 -> 4.5; F(G(z)) = -2z, ||3z||^2 = 9, 36 -> 22.5."""

@@ -23,8 +23,9 @@ VEEGAN_2D_RING notebook) writes the same objective with a unit-variance Gaussian
 log-likelihood for the reconstruction, i.e. 1/2 ||z - F(G(z))||^2 (``{name: veegan,
 reconstruction_weight: 0.5}`` as a labelled variant), with 254-dimensional noise for the 2D
 data, a one-hidden-layer D of 128 units, Adam(1e-3, beta1 0.5) and batch 500; these tables keep
-their own latent size (2 on ring8/grid25), nets and batch for every row. The reconstructor is deterministic (the paper allows p_theta(z|x) to be a
-distribution; its Algorithm 1 samples z_g ~ p_theta(z|x_i)): F(x) is the family's encoder,
+their own latent size (2 on ring8/grid25), nets and batch for every row. The reconstructor is deterministic by default (the paper allows p_theta(z|x) to be a
+distribution; its Algorithm 1 samples z_g ~ p_theta(z|x_i), which ``reconstructor_noise`` = s
+draws as N(F(x), s^2 I) for D's reconstructor pairs, the authors' 2D code at s = 1): F(x) is the family's encoder,
 linear output, as BiGAN's. D(z, x) is BiGAN's joint discriminator
 (``aegan.nets.joint.joint_discriminator``: the data D's features for x, an MLP for z, an MLP
 head). Algorithm 1 computes the three gradients at the same parameters and then updates all
@@ -48,9 +49,13 @@ from aegan.nets.joint import joint_discriminator, pair_logits
 
 
 class VEEGANConfig(MethodConfig):
-    """reconstruction_weight: the weight of E ||z - F(G(z))||^2 beside D's KL estimate (1: Eq. 8 adds them)."""
+    """reconstruction_weight: the weight of E ||z - F(G(z))||^2 beside D's KL estimate (1: Eq. 8 adds them).
+    reconstructor_noise: std s of p_theta(z|x) = N(F(x), s^2 I), from which D's reconstructor
+    pairs draw their codes (Alg. 1: z_g ~ p_theta(z|x); the authors' 2D code: s = 1, with the
+    reconstruction read as -log N(z; F(G(z)), I) = 1/2 ||z - F(G(z))||^2 + const); 0: F deterministic."""
 
     reconstruction_weight: float = Field(1.0, ge=0)
+    reconstructor_noise: float = Field(0.0, ge=0)
 
 
 @register
@@ -71,6 +76,8 @@ class VEEGAN(Method):
         fake = self.fake(nets, batch, scratch)  # G(z), its graph kept for the G/F phase
         with torch.no_grad():
             codes = nets["reconstructor"](batch.x)
+            if self.config.reconstructor_noise:  # z_g ~ N(F(x), s^2 I)
+                codes = codes + self.config.reconstructor_noise * torch.randn_like(codes)
         gen_logits, rec_logits = pair_logits(nets["discriminator"], (fake.detach(), scratch["z"]), (batch.x, codes))
         log_diagnostics(scratch, d_real=adv.mean_probability(-rec_logits), d_fake=adv.mean_probability(-gen_logits))
         return {"bce": adv.discriminator_bce(gen_logits, rec_logits)}
