@@ -122,3 +122,20 @@ def test_stability_experiments_write_table_series_and_figure(experiment, tmp_pat
     from aegan.results.tables import tables_markdown
 
     assert column[experiment] in tables_markdown([tmp_path / "records"])[0]
+
+
+@pytest.mark.parametrize("name", ["veegan", "bigan"])
+def test_joint_d_probe_scores_the_pairs_and_their_swaps(name, tmp_path):
+    """VEEGAN's reconstructor and BiGAN's encoder: codes' norms, D on the trained pairs and on
+    the swapped ones, from a finished run's checkpoint."""
+    from tests.methods._helpers import tiny_trainer
+
+    tiny_trainer(name, tmp_path, **{"train.steps": 2}).fit(progress=False)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from joint_d_probe import probe
+    finally:
+        sys.path.pop(0)
+    values = probe(str(tmp_path), n=16)
+    assert len(values) == 6 and all(v == v and abs(v) < 1e6 for v in values.values())
+    assert values["|z| (prior)"] > 0
