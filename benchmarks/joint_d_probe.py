@@ -1,9 +1,9 @@
 """What a joint discriminator D(x, z) (VEEGAN, BiGAN) tells its pairs apart by: the codes' norms
 and D's mean logit on the two sets of pairs it trains on and on the two swaps of their codes.
 
-If D's verdict follows the code and not the image (real images with prior codes scored as
-generator pairs, generated images with F's codes as reconstructor pairs), D separates the
-pairs by z alone and its gradient tells G little about the images.
+If D's verdict follows the code and not the sample (real data with prior codes scored as
+generator pairs, generated data with F's codes as reconstructor pairs), D separates the
+pairs by z alone and its gradient tells G little about the data.
 
     python benchmarks/joint_d_probe.py RUN_DIR [--n 256] [--seed 0]
 """
@@ -32,11 +32,11 @@ def probe(run_dir: str, n: int = 256, seed: int = 0) -> dict[str, float]:
     with torch.no_grad():
         codes, fake = nets[encoder](x), nets["generator"](z)
         return {"|z| (prior)": z.norm(dim=1).mean().item(),
-                "|F(x)| (real images' codes)": codes.norm(dim=1).mean().item(),
+                "|F(x)| (real data's codes)": codes.norm(dim=1).mean().item(),
                 "D(G(z), z)  generator pairs": d(fake, z).mean().item(),
                 "D(x, F(x))  reconstructor pairs": d(x, codes).mean().item(),
-                "D(x, z)     real images, prior codes": d(x, z).mean().item(),
-                "D(G(z), F(x)) generated images, F's codes": d(fake, codes).mean().item()}
+                "D(x, z)     real data, prior codes": d(x, z).mean().item(),
+                "D(G(z), F(x)) generated data, F's codes": d(fake, codes).mean().item()}
 
 
 def main(argv: list[str] | None = None) -> int:
