@@ -487,3 +487,22 @@ def test_a_table_may_gain_a_metric_and_each_cell_counts_its_own_seeds(tmp_path, 
     assert _compare(config, tmp_path / "d", "--methods", "nsgan", "--seeds", "3-3", "--records", str(records),
                     "--eval.n_samples=300") == 2
     assert "eval.n_samples: 200 (table) != 300" in capsys.readouterr().err
+
+
+def test_a_row_keeps_records_written_before_its_method_gained_a_field():
+    """MDGAN's records from before ``encoder_loss`` and ``weight_on`` existed lack them: at their
+    defaults (the behaviour before them) they are the same row; a record that sets one otherwise,
+    names a field this aegan does not know, or sits at another grid point is another row."""
+    from aegan.results.records import row_identity, same_row
+
+    def record(method, point=None):
+        config = {"method": {"name": "mdgan", "distance": "squared_l2", "manifold_weight": 0.1, **method}}
+        return {"config": config, "point": point or {}, "row_hash": row_identity(config, point or {})}
+
+    old = record({})
+    now = record({"encoder_loss": "distance", "weight_on": "log_d1"})
+    assert old["row_hash"] != now["row_hash"] and same_row(old, now) and same_row(now, old)
+    assert not same_row(old, record({"weight_on": "distance"}))           # a setting, not a default
+    assert not same_row(old, record({"manifold_weight": 10.0}))
+    assert not same_row(old, record({"no_such_field": 1}))                # unreadable here: not the same
+    assert not same_row(old, record({}, {"train.lr": 0.1}))               # another grid point

@@ -141,6 +141,34 @@ def row_identity(config: dict[str, Any], point: dict[str, Any]) -> str:
     return canonical_hash({"method": config.get("method"), "point": point})
 
 
+def method_setting(method: dict[str, Any]) -> dict[str, Any] | None:
+    """A record's method section as this aegan reads it: every field of the method's Config,
+    those it gained after the record was written at their defaults (a field added to a method
+    keeps the behaviour before it as its default); None for a method or a field unknown here."""
+    from pydantic import ValidationError
+
+    from aegan.methods import METHODS
+
+    params = {k: v for k, v in method.items() if k != "name"}
+    try:
+        config = METHODS[method["name"]].Config.model_validate(params)
+    except (KeyError, ValidationError):
+        return None
+    return {"name": method["name"], **config.model_dump(mode="json")}
+
+
+def same_row(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """Whether two records hold one row's setting: the same row hash, or the same grid point
+    and the same method section once the fields added to the method since take their defaults
+    (MDGAN's ``encoder_loss`` and ``weight_on`` are absent from its records before them)."""
+    if a["row_hash"] == b["row_hash"]:
+        return True
+    if a.get("point") != b.get("point"):
+        return False
+    setting = method_setting(a["config"]["method"])
+    return setting is not None and setting == method_setting(b["config"]["method"])
+
+
 def thin_series(rows: list[dict[str, Any]], max_points: int = MAX_POINTS,
                 prefixes: tuple[str, ...] = SERIES_PREFIXES) -> dict[str, list]:
     """Bin-mean the logged rows into at most ``max_points`` points per scalar.

@@ -140,7 +140,7 @@ def _accept(table: Table, items: list[tuple[Path, dict[str, Any]]]) -> None:
     """Refuse records of another protocol, or of another setting under a row's label; keep the
     newest record of a (label, seed) that was recorded twice."""
     chosen: dict[tuple[str, int], tuple[Path, dict[str, Any]]] = {}
-    row_hash: dict[str, str] = {}
+    first_of_row: dict[str, dict[str, Any]] = {}
     for path, record in sorted(items, key=lambda pr: (pr[1].get("created", ""), str(pr[0]))):
         other = None if record["protocol_hash"] == table.protocol_hash else rec.protocol_of(record["config"],
                                                                                             record["point"])
@@ -150,7 +150,7 @@ def _accept(table: Table, items: list[tuple[Path, dict[str, Any]]]) -> None:
                                  f"({protocol_difference(table.protocol, other)})")
             continue
         label = record["label"]
-        if row_hash.setdefault(label, record["row_hash"]) != record["row_hash"]:
+        if not rec.same_row(first_of_row.setdefault(label, record), record):
             table.refused.append(f"{path}: refused from table {table.benchmark}: row {label!r} already holds "
                                  "records of another method setting or grid point under this label")
             continue
