@@ -22,7 +22,10 @@ def probe(run_dir: str, n: int = 256, seed: int = 0) -> dict[str, float]:
     nets in training mode (as D's phase scores them, batch statistics included)."""
     trainer = open_run(run_dir, {})
     nets, method = trainer.nets, trainer.method
-    encoder = next(k for k in ("reconstructor", "encoder") if k in nets)
+    encoder = next((k for k in ("reconstructor", "encoder") if k in nets), None)
+    if encoder is None or not hasattr(nets["discriminator"], "code"):
+        raise SystemExit(f"{run_dir}: method {trainer.config.method.name!r} has no joint discriminator D(x, z) "
+                         "(VEEGAN, BiGAN): nothing to probe")
     for net in nets.values():
         net.train()
     torch.manual_seed(seed)

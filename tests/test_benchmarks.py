@@ -139,3 +139,16 @@ def test_joint_d_probe_scores_the_pairs_and_their_swaps(name, tmp_path):
     values = probe(str(tmp_path), n=16)
     assert len(values) == 6 and all(v == v and abs(v) < 1e6 for v in values.values())
     assert values["|z| (prior)"] > 0
+
+
+def test_joint_d_probe_refuses_a_run_without_a_joint_discriminator(tmp_path):
+    from tests.methods._helpers import tiny_trainer
+
+    tiny_trainer("nsgan", tmp_path, **{"train.steps": 1}).fit(progress=False)
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from joint_d_probe import probe
+    finally:
+        sys.path.pop(0)
+    with pytest.raises(SystemExit, match="has no joint discriminator"):
+        probe(str(tmp_path))

@@ -15,12 +15,12 @@ class JointDiscriminator(nn.Module):
     maps z to ``code_dim`` features, ``head`` maps the concatenation to a logit.
     """
 
-    def __init__(self, features: nn.Module, feature_dim: int, code: nn.Module, code_dim: int, head: nn.Module):
+    def __init__(self, features: nn.Module, feature_dim: int, code: nn.Module, code_dim: int, head: nn.Module,
+                 batch_coupled: bool = False):
         super().__init__()
         self.features, self.code, self.head = features, code, head
         self.feature_dim, self.code_dim = feature_dim, code_dim
-        # batch statistics in the x branch (BN): each set of pairs goes through on its own
-        self.batch_coupled = any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in features.modules())
+        self.batch_coupled = batch_coupled  # the x branch keeps batch statistics: one pass per set of pairs
 
     def forward(self, x: Tensor, z: Tensor) -> Tensor:
         h = torch.cat([self.features(x).flatten(1), self.code(z)], dim=1)  # (N, feature_dim + code_dim)
@@ -30,11 +30,12 @@ class JointDiscriminator(nn.Module):
 def joint_discriminator(factory, latent_dim: int) -> JointDiscriminator:
     """D(x, z) from factory parts: the data discriminator's ``features`` for x, a
     ``latent_mlp`` of z to ``feature_dim`` features, and a ``latent_mlp`` head on the
-    concatenation (a linear head could not model the interaction between x and z)."""
+    concatenation (a linear head could not model the interaction between x and z); batch
+    coupled where the data discriminator is (``methods.base.discriminate``)."""
     x_part = factory.discriminator()
     width = x_part.feature_dim
     return JointDiscriminator(x_part.features, width, factory.latent_mlp(latent_dim, width), width,
-                              factory.latent_mlp(2 * width, 1))
+                              factory.latent_mlp(2 * width, 1), getattr(x_part, "batch_coupled", False))
 
 
 def pair_logits(d: nn.Module, first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor]) -> tuple[Tensor, Tensor]:
