@@ -14,6 +14,7 @@ import argparse
 
 import torch
 
+from aegan.nets.joint import JointDiscriminator
 from aegan.train import open_run
 
 
@@ -23,7 +24,7 @@ def probe(run_dir: str, n: int = 256, seed: int = 0) -> dict[str, float]:
     trainer = open_run(run_dir, {})
     nets, method = trainer.nets, trainer.method
     encoder = next((k for k in ("reconstructor", "encoder") if k in nets), None)
-    if encoder is None or not hasattr(nets["discriminator"], "code"):
+    if encoder is None or "discriminator" not in nets or not isinstance(nets["discriminator"], JointDiscriminator):
         raise SystemExit(f"{run_dir}: method {trainer.config.method.name!r} has no joint discriminator D(x, z) "
                          "(VEEGAN, BiGAN): nothing to probe")
     for net in nets.values():

@@ -144,11 +144,12 @@ def test_joint_d_probe_scores_the_pairs_and_their_swaps(name, tmp_path):
 def test_joint_d_probe_refuses_a_run_without_a_joint_discriminator(tmp_path):
     from tests.methods._helpers import tiny_trainer
 
-    tiny_trainer("nsgan", tmp_path, **{"train.steps": 1}).fit(progress=False)
     sys.path.insert(0, str(ROOT / "benchmarks"))
     try:
         from joint_d_probe import probe
     finally:
         sys.path.pop(0)
-    with pytest.raises(SystemExit, match="has no joint discriminator"):
-        probe(str(tmp_path))
+    for name in ("nsgan", "ae"):  # a data D; an encoder without any D
+        tiny_trainer(name, tmp_path / name, **{"train.steps": 1}).fit(progress=False)
+        with pytest.raises(SystemExit, match="has no joint discriminator"):
+            probe(str(tmp_path / name))
