@@ -32,7 +32,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 tests
 
 tables: $(STAMP)
-	$(BIN)/aegan tables --update README.md docs/*.md docs/results/*.md
+	$(BIN)/aegan tables --strict --update README.md docs/*.md docs/results/*.md
 
 docs: $(STAMP)
 	$(BIN)/mkdocs build --strict --site-dir site

@@ -176,6 +176,17 @@ def test_a_record_of_another_protocol_is_refused_never_mixed_in(tmp_path, capsys
     assert [r["step"] for _, r in table.records] == [6, 6]
     assert main(["tables", str(records)]) == 0
     assert "refused from table tiny" in capsys.readouterr().err
+    # --strict makes the refusal an error (the table is still printed), with or without --update
+    assert main(["tables", "--strict", str(records)]) == 1
+    out, err = capsys.readouterr()
+    assert "| nsgan | 2 |" in out and "--strict: 1 problem(s)" in err
+    page = tmp_path / "page.md"
+    page.write_text("<!-- aegan tables records -->\n<!-- /aegan tables -->\n")
+    assert main(["tables", "--update", str(page), "--strict"]) == 1
+    assert "| nsgan | 2 |" in page.read_text()
+    stray.unlink()  # the table's own "refused" line goes with it
+    assert main(["tables", "--update", str(page), "--strict"]) == 0
+    assert "refused" not in page.read_text()
 
 
 def test_two_record_directories_merge_into_the_table_of_one(tmp_path, capsys):

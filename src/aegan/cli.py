@@ -68,6 +68,9 @@ def _parser() -> argparse.ArgumentParser:
                     help="regenerate every '<!-- aegan tables DIR... -->' ... '<!-- /aegan tables -->' block of each "
                          "FILE (e.g. README.md docs/results/*.md; files without a block are skipped) instead")
     tb.add_argument("--check", action="store_true", help="with --update: write nothing, exit 1 if a block is stale")
+    tb.add_argument("--strict", action="store_true",
+                    help="exit 1 when a record is refused from its table or a file is not a record (default: a "
+                         "message on stderr); the tables are still written")
     tb.add_argument("--references", action="append", default=[], metavar="FILE",
                     help="published rows (YAML, the format of benchmarks/references.yaml); a records dir's own "
                          "references.yaml comes first")
@@ -275,26 +278,39 @@ def cmd_tables(args) -> int:
         holding = [path for path in args.update if not Path(path).is_file() or holds_blocks(Path(path).read_text())]
         if len(args.update) > 1 and not holding:
             raise ConfigError(f"--update: none of {', '.join(args.update)} holds a '<!-- aegan tables DIR -->' block")
-        stale_any = False
+        stale_any, problems = False, 0
         for path in holding if len(args.update) > 1 else args.update:
             stale, messages = update_blocks(path, check=args.check)
-            for message in messages:
-                print(f"aegan: {message}", file=sys.stderr)
+            problems += _say_problems(messages)
             verb = "out of date" if args.check else "regenerated"
             print("\n".join(f"{path}: {verb}: aegan tables {s}" for s in stale) or f"{path}: up to date")
             stale_any = stale_any or bool(stale)
-        return 1 if stale_any and args.check else 0
+        return 1 if (stale_any and args.check) or _strict_fails(args.strict, problems) else 0
     if not args.dirs:
         raise ConfigError("aegan tables: give records directories, or --update FILE")
     text, messages = tables_markdown(args.dirs, args.references, args.benchmark, args.grid_only, _stats_options(args))
-    for message in messages:
-        print(f"aegan: {message}", file=sys.stderr)
+    problems = _say_problems(messages)
     if args.out:
         atomic_write_text(args.out, text)
         print(f"wrote {args.out}")
     else:
         print(text)
-    return 0
+    return 1 if _strict_fails(args.strict, problems) else 0
+
+
+def _say_problems(messages: list[str]) -> int:
+    """Print the tables' messages (refused records, files that are not records) on stderr; their count."""
+    for message in messages:
+        print(f"aegan: {message}", file=sys.stderr)
+    return len(messages)
+
+
+def _strict_fails(strict: bool, problems: int) -> bool:
+    """``--strict``: a refused record or a stray file is an error, said once after the messages."""
+    if strict and problems:
+        print(f"aegan tables --strict: {problems} problem(s) above: a refused record is not in any table",
+              file=sys.stderr)
+    return strict and bool(problems)
 
 
 def cmd_cache(args) -> int:
