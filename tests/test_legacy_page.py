@@ -19,9 +19,9 @@ PAGE = ROOT / "docs" / "results" / "toy2d_legacy.md"
 RECORDS = ROOT / "benchmarks" / "results" / "toy2d"
 MIN_SEEDS = 3
 
-NOT_YET_RECORDED = {  # (mixture, row): re-run with benchmarks/toy2d.py --seeds 0-2 --records
-    *(("grid25", row) for row in ("wgan_gp_lr1e3",)),
-}
+# (mixture, row) pending re-measurement (benchmarks/toy2d.py --seeds 0-2 --records): none since
+# 2026-12-07; a row added to the page without records fails below
+NOT_YET_RECORDED: set[tuple[str, str]] = set()
 
 
 def page_rows(text: str) -> set[tuple[str, str]]:
