@@ -1,9 +1,8 @@
 """The legacy 2D page (docs/results/toy2d_legacy.md) holds hand-pasted rows from before records.
 
 Issue 27: no row of that page may stand without records behind it. Each row is superseded
-once its method has records (3 seeds at least) in ``benchmarks/results/toy2d``; the rows not
-yet re-measured are listed here by name, so that the list shrinks as records land and a test
-fails both when a listed row gains its records (strike it) and when a page row lacks them.
+once its method has records (3 seeds at least) in ``benchmarks/results/toy2d``; since
+2026-12-07 every row is, and a row added to the page without them fails here.
 """
 
 from __future__ import annotations
@@ -18,10 +17,6 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGE = ROOT / "docs" / "results" / "toy2d_legacy.md"
 RECORDS = ROOT / "benchmarks" / "results" / "toy2d"
 MIN_SEEDS = 3
-
-# (mixture, row) pending re-measurement (benchmarks/toy2d.py --seeds 0-2 --records): none since
-# 2026-12-07; a row added to the page without records fails below
-NOT_YET_RECORDED: set[tuple[str, str]] = set()
 
 
 def page_rows(text: str) -> set[tuple[str, str]]:
@@ -57,8 +52,7 @@ def test_page_rows_are_found():
     assert ("ring8", "nsgan") in rows and ("grid25", "gan_mb") in rows and len(rows) > 50
 
 
-def test_every_legacy_row_has_records_or_is_listed_as_pending():
+def test_every_legacy_row_has_records():
     lacking = {(m, r) for m, r in page_rows(PAGE.read_text()) if recorded_seeds(m, r) < MIN_SEEDS}
-    landed = NOT_YET_RECORDED - lacking
-    assert not landed, f"these rows now have >= {MIN_SEEDS} seeds of records: strike them from NOT_YET_RECORDED: {sorted(landed)}"
-    assert lacking <= NOT_YET_RECORDED, f"legacy rows without records: {sorted(lacking - NOT_YET_RECORDED)}"
+    assert not lacking, (f"legacy rows with fewer than {MIN_SEEDS} seeds of records: {sorted(lacking)}; run "
+                         "benchmarks/toy2d.py --seeds 0-2 --records benchmarks/results/toy2d for them")
