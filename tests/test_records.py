@@ -154,6 +154,25 @@ def test_the_protocol_leaves_out_method_seed_bookkeeping_and_grid_keys_only():
     assert protocol_of(lr, ["train.lr"]) == protocol_of(raw, ["train.lr"]) != protocol_of(raw)
 
 
+def test_a_plan_that_would_train_a_recorded_seed_again_is_refused_before_training(tmp_path, capsys):
+    config, records = _config(tmp_path), tmp_path / "records"
+    assert _compare(config, tmp_path / "a", "--methods", "nsgan", "--seeds", "1-1", "--records", str(records)) == 0
+    stored = records / "tiny" / "nsgan"
+    before = {p.name: p.read_bytes() for p in stored.iterdir()}
+    # the same command again reuses the finished run: its record is the stored one, nothing changes
+    assert _compare(config, tmp_path / "a", "--methods", "nsgan", "--seeds", "1-1", "--records", str(records)) == 0
+    assert {p.name: p.read_bytes() for p in stored.iterdir()} == before
+    capsys.readouterr()
+    # "--seeds 2" (a count: seeds 0 and 1) from another --out would train seed 1 again and replace its record
+    assert _compare(config, tmp_path / "b", "--methods", "nsgan", "--seeds", "2", "--records", str(records)) == 2
+    err = capsys.readouterr().err
+    assert "already holds 1 of this plan's runs" in err and "nsgan seed 1" in err and "--seeds A-B" in err
+    assert not (tmp_path / "b").exists() and {p.name: p.read_bytes() for p in stored.iterdir()} == before
+    # the seeds not yet recorded run and are added beside it
+    assert _compare(config, tmp_path / "b", "--methods", "nsgan", "--seeds", "0-0", "--records", str(records)) == 0
+    assert sorted(p.name.split("-")[0] for p in stored.iterdir()) == ["seed0", "seed1"]
+
+
 def test_a_record_of_another_protocol_is_refused_never_mixed_in(tmp_path, capsys):
     config, records = _config(tmp_path), tmp_path / "records"
     assert _compare(config, tmp_path / "a", "--methods", "nsgan", "--seeds", "2", "--records", str(records)) == 0

@@ -244,9 +244,10 @@ def cmd_compare(args, overrides) -> int:
             raise ConfigError(f"--job-index: {args.job_index} is outside the plan's jobs 0..{len(jobs) - 1} "
                               "(--list prints them)")
         if args.records:
-            from aegan.results.tables import check_plan_protocol
+            from aegan.results.tables import check_plan_protocol, check_plan_replaces_nothing
 
             check_plan_protocol([jobs[args.job_index]], args.records)
+            check_plan_replaces_nothing([jobs[args.job_index]], args.records)
         result = run_job(jobs[args.job_index])
         if args.records:
             from aegan.results.tables import append_records

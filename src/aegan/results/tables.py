@@ -608,6 +608,28 @@ def check_plan_protocol(jobs: list[Any], records_dir: str | Path) -> None:
                               "give another --records directory, or the same settings")
 
 
+def check_plan_replaces_nothing(jobs: list[Any], records_dir: str | Path) -> None:
+    """Refuse, before any training, a plan that would train again a row and seed the records
+    directory already holds (a slip such as ``--seeds 2``, a count, for the seed ``2-2``) and
+    so replace its record. A finished run reused from ``--out`` whose record is the stored one
+    passes (re-running an interrupted table's command is safe)."""
+    from aegan.results.rows import dataset_label
+
+    clashes = []
+    for job in jobs:
+        stored = sorted((Path(records_dir) / dataset_label(job.config_path) / job.row).glob(f"seed{job.seed}-*.json"))
+        if not stored:
+            continue
+        local = rec.read_record(Path(job.run_dir) / rec.RECORD_FILE)
+        if local is None or any(rec.read_record(path) != local for path in stored):
+            clashes.append(f"{job.row} seed {job.seed} ({stored[0].relative_to(records_dir)})")
+    if clashes:
+        raise ConfigError(f"--records {records_dir} already holds {len(clashes)} of this plan's runs, which would "
+                          f"train again and replace their records: {'; '.join(clashes[:6])}"
+                          f"{' ...' if len(clashes) > 6 else ''}. Run the seeds not yet recorded (--seeds A-B is a "
+                          "range; --seeds N means the N seeds 0..N-1), or delete those record files first to re-run them")
+
+
 def insert_row(rows: list[str], label: str, order: list[str]) -> None:
     """Add ``label`` to a table's ``rows`` in place: after the last row that comes before it
     in ``order`` (a plan's rows), so rows arriving in any order keep the plan's; else at the end."""
