@@ -247,6 +247,32 @@ def test_the_baseline_comes_from_the_option_the_records_or_nsgan(tmp_path, capsy
     assert main(["tables", "--update", str(readme), "--baseline", "also"]) == 2  # the block's own options
 
 
+def test_rows_picks_the_rows_shown_and_so_the_holm_family(tmp_path, capsys):
+    from aegan.cli import main
+    from aegan.config import ConfigError
+    from aegan.results.tables import StatsOptions, tables_markdown
+
+    records = tmp_path / "records"
+    _write_records(records, ROWS)
+    text = tables_markdown([records], options=StatsOptions(rows="better,nsgan"))[0]
+    assert _line(text, "| better |").startswith("| better | 3 |") and "| also |" not in text
+    assert text.index("| better |") < text.index("| nsgan |")  # the order given
+    # one tested row: better's Welch p alone, no Holm factor (2 x p with "also" in the family)
+    assert _cells(_line(text.split("vs baseline")[1], "| better |"))[2] == (
+        f"+6.0 [-2.2, 14.2], p = {two_sided_p(T, DF):.3g} n.s.")
+    assert "(at most 1:" in text and "rows shown: better,nsgan (--rows)" in text
+    with pytest.raises(ConfigError, match="the baseline row nsgan of toy is not among them"):
+        tables_markdown([records], options=StatsOptions(rows="better,also"))
+    assert "vs baseline also" in tables_markdown([records], options=StatsOptions(rows="better,also",
+                                                                                  baseline="also"))[0]
+    assert main(["tables", str(records), "--rows", "better,typo"]) == 2
+    assert "--rows: typo not a row of toy (rows: nsgan, better, also, single)" in capsys.readouterr().err
+    readme = tmp_path / "README.md"
+    readme.write_text("<!-- aegan tables records --rows nsgan,also -->\n<!-- /aegan tables -->\n")
+    assert main(["tables", "--update", str(readme)]) == 0
+    assert "| also |" in readme.read_text() and "| better |" not in readme.read_text()
+
+
 def test_the_report_shows_the_same_intervals_tests_and_each_seeds_value(tmp_path):
     from aegan.cli import main
 

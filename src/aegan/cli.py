@@ -85,6 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     tb.add_argument("--versus-rows", metavar="ROWS", help="with --versus: the tested rows (default: every other row)")
     tb.add_argument("--versus-metric", metavar="METRIC",
                     help="with --versus: a column title or metric key (default: the table's primary column)")
+    tb.add_argument("--rows", metavar="ROWS",
+                    help="only these rows, in this order (comma-separated): the tests' Holm family is the rows "
+                         "shown, so a table can ask one question (the paper rows; 000's readings of L)")
 
     r = sub.add_parser("report", help="one self-contained HTML report of a compare --out or records directory")
     r.add_argument("dirs", nargs="+", help="directories holding records (several merge)")
@@ -139,8 +142,8 @@ def _stats_arguments(p: argparse.ArgumentParser) -> None:
 def _stats_options(args):
     from aegan.results.tables import StatsOptions
 
-    versus = (getattr(args, key, None) for key in ("versus", "versus_rows", "versus_metric"))  # aegan tables only
-    return StatsOptions(args.baseline, args.test, args.interval, args.power, *versus)
+    only = (getattr(args, key, None) for key in ("versus", "versus_rows", "versus_metric", "rows"))  # aegan tables only
+    return StatsOptions(args.baseline, args.test, args.interval, args.power, *only)
 
 
 def _default_run_dir(config_path: str, cfg) -> Path:

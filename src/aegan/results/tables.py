@@ -11,6 +11,7 @@ with a message naming the keys that differ, never mixed in.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import json
 import math
@@ -340,7 +341,8 @@ def grid_summary(table: Table, column: tuple) -> str:
 class StatsOptions:
     """How a table's statistics are computed: the baseline row (None: the records directory's
     ``baselines.yaml``, else nsgan, else gan; "none": no tests), the test, the interval, and
-    ``power``: "[METRIC=]DELTA" for a column of seeds needed (None: no column)."""
+    ``power``: "[METRIC=]DELTA" for a column of seeds needed (None: no column); ``rows``: "A,B"
+    to show (and test) only those rows."""
 
     baseline: str | None = None
     test: str = "welch"
@@ -350,6 +352,7 @@ class StatsOptions:
     versus: str | None = None
     versus_rows: str | None = None
     versus_metric: str | None = None
+    rows: str | None = None  # --rows A,B: only these rows, in this order (the tests' Holm family)
 
     def __post_init__(self):
         from aegan.results.stats import INTERVALS, TESTS
@@ -487,6 +490,12 @@ def markdown(table: Table, grid_only: bool = False, options: StatsOptions = Stat
     from aegan.results.cells import columns_for, table_header
     from aegan.results.cells import table as compare_table
 
+    if options.rows:
+        base, _ = baseline_row(table, options.baseline)
+        table = only_rows(table, options.rows)
+        if base is not None and base not in table.rows() and not options.versus:
+            raise ConfigError(f"--rows {options.rows}: the baseline row {base} of {table.benchmark} is not among them; "
+                              "add it, or name another with --baseline ROW (--baseline none: no tests)")
     jobs, results = as_results(table)
     columns = columns_for(results)
     if options.versus:
@@ -511,6 +520,19 @@ def markdown(table: Table, grid_only: bool = False, options: StatsOptions = Stat
     lines += [f"- refused: {m}" for m in table.refused] + [f"- note: {m}" for m in table.notes]
     lines += [f"- compute: {m}" for m in table.compute_notes] if not (grid_only and summary) else []
     return "\n".join(lines) + "\n"
+
+
+def only_rows(table: Table, rows: str) -> Table:
+    """``table`` with the records of ``rows`` ("A,B": row labels) alone, in that order; a row the
+    table lacks is an error that lists the table's rows."""
+    wanted = [r for r in rows.split(",") if r]
+    unknown = [r for r in wanted if r not in table.rows()]
+    if unknown:
+        raise ConfigError(f"--rows: {', '.join(unknown)} not a row of {table.benchmark} "
+                          f"(rows: {', '.join(table.rows())})")
+    kept = sorted((item for item in table.records if item[1]["label"] in wanted),
+                  key=lambda item: wanted.index(item[1]["label"]))
+    return dataclasses.replace(table, records=kept, notes=[*table.notes, f"rows shown: {rows} (--rows)"])
 
 
 def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path] = (),
@@ -742,7 +764,8 @@ def update_blocks(path: str | Path, check: bool = False) -> tuple[list[str], lis
 
 
 STATS_FLAGS = {"--baseline": "baseline", "--test": "test", "--interval": "interval", "--power": "power",
-               "--versus": "versus", "--versus-rows": "versus_rows", "--versus-metric": "versus_metric"}
+               "--versus": "versus", "--versus-rows": "versus_rows", "--versus-metric": "versus_metric",
+               "--rows": "rows"}
 
 
 def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[str], bool, StatsOptions]:
@@ -766,7 +789,7 @@ def _block_arguments(args: str, path: Path) -> tuple[list[str], list[str], list[
         elif word.startswith("-"):
             raise ConfigError(f"{where}: unknown option {word} (a block takes records directories, --references FILE, "
                               "--benchmark NAME, --grid-only, --baseline ROW, --test T, --interval I, --power SPEC, "
-                              "--versus ROWS, --versus-rows ROWS and --versus-metric METRIC)")
+                              "--versus ROWS, --versus-rows ROWS, --versus-metric METRIC and --rows ROWS)")
         else:
             dirs.append(word)
     if not dirs:
