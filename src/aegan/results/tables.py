@@ -532,7 +532,8 @@ def only_rows(table: Table, rows: str) -> Table:
                           f"(rows: {', '.join(table.rows())})")
     kept = sorted((item for item in table.records if item[1]["label"] in wanted),
                   key=lambda item: wanted.index(item[1]["label"]))
-    return dataclasses.replace(table, records=kept, notes=[*table.notes, f"rows shown: {rows} (--rows)"])
+    return dataclasses.replace(table, records=kept, notes=[*table.notes, f"rows shown: {rows} (--rows)"],
+                               compute_notes=add_compute(kept))  # the shown rows' notes alone
 
 
 def tables_markdown(dirs: Iterable[str | Path], references: Iterable[str | Path] = (),
