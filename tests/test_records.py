@@ -320,6 +320,27 @@ def test_the_readmes_tables_are_the_committed_records_tables():
     assert refused == [], refused[:3]
 
 
+def test_every_published_table_shows_intervals_and_its_tests_against_the_baseline():
+    """Issue 27: each generated table of the README and docs (not a --versus matrix, not a grid's
+    distribution) carries 95 % intervals and, per benchmark, the rows tested against a baseline."""
+    from pathlib import Path
+
+    from aegan.results.tables import BLOCK
+
+    root = Path(__file__).resolve().parent.parent
+    tables = 0
+    for page in [root / "README.md", *sorted((root / "docs").rglob("*.md"))]:
+        for block in BLOCK.finditer(page.read_text()):
+            if "--versus" in block["args"] or "--grid-only" in block["args"]:
+                continue
+            for section in block["body"].split("\n### ")[1:]:  # one per benchmark
+                tables += 1
+                where = f"{page.name}: {block['args']}: {section.splitlines()[0]}"
+                assert "95 % confidence interval of the mean over seeds" in section, where
+                assert "\nvs baseline " in section and "Holm-adjusted" in section, where
+    assert tables >= 10
+
+
 def test_update_takes_several_files_and_skips_those_without_a_block(tmp_path, capsys):
     config, records = _config(tmp_path), tmp_path / "records"
     assert _compare(config, tmp_path / "out", "--methods", "nsgan", "--seeds", "1", "--records", str(records)) == 0
