@@ -286,6 +286,10 @@ def test_the_report_shows_the_same_intervals_tests_and_each_seeds_value(tmp_path
     significant = r'<td class="significant">-0\.850 \[[^<]+, p = [0-9.e-]+ <span class="mark">better</span>'
     assert re.search(significant, against)
     assert "seeds for a difference of 3.0 in modes" in against
+    # --rows: the report's tests run over the rows shown, as the tables' do (one tested row: no Holm factor)
+    assert main(["report", str(tmp_path / "records"), "--out", str(report), "--rows", "nsgan,better"]) == 0
+    html = report.read_text()
+    assert ">also<" not in html and f"p = {two_sided_p(T, DF):.3g} <span" in html
 
 
 def test_compare_dry_run_plans_the_seeds_the_records_need(tmp_path, capsys):

@@ -79,21 +79,20 @@ def _parser() -> argparse.ArgumentParser:
     tb.add_argument("--grid-only", action="store_true",
                     help="a grid comparison (compare --grid) as its distribution over settings, no row per setting")
     _stats_arguments(tb)
+    _rows_argument(tb)
     tb.add_argument("--versus", metavar="A,B",
                     help="instead of the tables: every row against each of these reference rows on one metric, "
                          "Holm-adjusted over the whole matrix (does a method beat PacGAN, SN-GAN, ...?)")
     tb.add_argument("--versus-rows", metavar="ROWS", help="with --versus: the tested rows (default: every other row)")
     tb.add_argument("--versus-metric", metavar="METRIC",
                     help="with --versus: a column title or metric key (default: the table's primary column)")
-    tb.add_argument("--rows", metavar="ROWS",
-                    help="only these rows, in this order (comma-separated): the tests' Holm family is the rows "
-                         "shown, so a table can ask one question (the paper rows; 000's readings of L)")
 
     r = sub.add_parser("report", help="one self-contained HTML report of a compare --out or records directory")
     r.add_argument("dirs", nargs="+", help="directories holding records (several merge)")
     r.add_argument("--out", help="output .html file (default: DIR/report.html)")
     r.add_argument("--references", action="append", default=[], metavar="FILE", help="as for aegan tables")
     _stats_arguments(r)
+    _rows_argument(r)
 
     i = sub.add_parser("interpolate", help="latent-space interpolation grid of a run as PNG (000 Fig. 1, 002 Fig. 6)")
     i.add_argument("run_dir")
@@ -137,6 +136,12 @@ def _stats_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--power", metavar="[METRIC=]DELTA",
                    help="add the seeds each row needs to detect a difference DELTA from the baseline at 80 %% power "
                         "(the primary metric, or METRIC: a column title or metric key)")
+
+
+def _rows_argument(parser) -> None:
+    parser.add_argument("--rows", metavar="ROWS",
+                        help="only these rows, in this order (comma-separated): the tests' Holm family is the rows "
+                             "shown, so a table asks one question (the paper rows; 000's readings of L)")
 
 
 def _stats_options(args):

@@ -27,7 +27,7 @@ from aegan.plots import _pyplot
 from aegan.results.cells import primary_column
 from aegan.results.figures import band_figure, figure_uri, png_data_uri, row_groups
 from aegan.results.tables import (StatsOptions, Table, baseline_comparison, build_tables, check_baseline, grid_distribution,
-                          grid_values, reference_cells)
+                          grid_values, reference_cells, shown_table)
 
 # curve panels: (title, pattern over series names, how matched names combine, log scale)
 # "mean": the mean of the matched series; "phase_sum": each phase's terms summed, then the mean over phases
@@ -318,6 +318,7 @@ def render(dirs: Iterable[str | Path], out: Path, references: Iterable[str | Pat
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
                              autoescape=True, undefined=jinja2.StrictUndefined)
     check_baseline(tables, options)
+    tables = [shown_table(t, options) for t in tables]
     context = [table_context(t, out.parent.resolve() if out.parent.exists() else out.parent, dirs, options)
                for t in tables]
     html = env.get_template("report.html.j2").render(tables=context, sources=[str(d) for d in dirs],

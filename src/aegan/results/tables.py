@@ -490,12 +490,7 @@ def markdown(table: Table, grid_only: bool = False, options: StatsOptions = Stat
     from aegan.results.cells import columns_for, table_header
     from aegan.results.cells import table as compare_table
 
-    if options.rows:
-        base, _ = baseline_row(table, options.baseline)
-        table = only_rows(table, options.rows)
-        if base is not None and base not in table.rows() and not options.versus:
-            raise ConfigError(f"--rows {options.rows}: the baseline row {base} of {table.benchmark} is not among them; "
-                              "add it, or name another with --baseline ROW (--baseline none: no tests)")
+    table = shown_table(table, options)
     jobs, results = as_results(table)
     columns = columns_for(results)
     if options.versus:
@@ -520,6 +515,18 @@ def markdown(table: Table, grid_only: bool = False, options: StatsOptions = Stat
     lines += [f"- refused: {m}" for m in table.refused] + [f"- note: {m}" for m in table.notes]
     lines += [f"- compute: {m}" for m in table.compute_notes] if not (grid_only and summary) else []
     return "\n".join(lines) + "\n"
+
+
+def shown_table(table: Table, options: StatsOptions) -> Table:
+    """``table`` as ``options`` show it: the ``--rows`` alone when given, the baseline among them."""
+    if not options.rows:
+        return table
+    base, _ = baseline_row(table, options.baseline)
+    shown = only_rows(table, options.rows)
+    if base is not None and base not in shown.rows() and not options.versus:
+        raise ConfigError(f"--rows {options.rows}: the baseline row {base} of {table.benchmark} is not among them; "
+                          "add it, or name another with --baseline ROW (--baseline none: no tests)")
+    return shown
 
 
 def only_rows(table: Table, rows: str) -> Table:
