@@ -654,8 +654,9 @@ def check_plan_replaces_nothing(jobs: list[Any], records_dir: str | Path) -> Non
         if local is None or any(rec.read_record(path) != local for path in stored):
             clashes.append(f"{job.row} seed {job.seed} ({stored[0].relative_to(records_dir)})")
     if clashes:
-        raise ConfigError(f"--records {records_dir} already holds {len(clashes)} of this plan's runs, which would "
-                          f"train again and replace their records: {'; '.join(clashes[:6])}"
+        raise ConfigError(f"--records {records_dir} already holds {len(clashes)} of this plan's runs, whose records "
+                          "it would replace (the run trains again, or its run directory holds another record): "
+                          f"{'; '.join(clashes[:6])}"
                           f"{' ...' if len(clashes) > 6 else ''}. Run the seeds not yet recorded (--seeds A-B is a "
                           "range; --seeds N means the N seeds 0..N-1), or delete those record files first to re-run them")
 
