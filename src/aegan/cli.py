@@ -147,7 +147,7 @@ def _rows_argument(parser) -> None:
 def _stats_options(args):
     from aegan.results.tables import StatsOptions
 
-    only = (getattr(args, key, None) for key in ("versus", "versus_rows", "versus_metric", "rows"))  # aegan tables only
+    only = (getattr(args, key, None) for key in ("versus", "versus_rows", "versus_metric", "rows"))  # tables / report only
     return StatsOptions(args.baseline, args.test, args.interval, args.power, *only)
 
 
@@ -252,10 +252,9 @@ def cmd_compare(args, overrides) -> int:
             raise ConfigError(f"--job-index: {args.job_index} is outside the plan's jobs 0..{len(jobs) - 1} "
                               "(--list prints them)")
         if args.records:
-            from aegan.results.tables import check_plan_protocol, check_plan_replaces_nothing
+            from aegan.results.tables import check_plan_for_records
 
-            check_plan_protocol([jobs[args.job_index]], args.records)
-            check_plan_replaces_nothing([jobs[args.job_index]], args.records)
+            check_plan_for_records([jobs[args.job_index]], args.records)
         result = run_job(jobs[args.job_index])
         if args.records:
             from aegan.results.tables import append_records

@@ -404,10 +404,9 @@ def records_appender(jobs: list[Job], records: str | Path) -> Callable[[Job], No
     """``run_all``'s ``on_done`` that appends each finished run's record to the records
     directory, rows in the plan's order; refuses the plan first (nothing has trained yet) if its
     protocol is not the directory's or it would replace a record the directory holds."""
-    from aegan.results.tables import append_records, check_plan_protocol, check_plan_replaces_nothing
+    from aegan.results.tables import append_records, check_plan_for_records
 
-    check_plan_protocol(jobs, records)
-    check_plan_replaces_nothing(jobs, records)
+    check_plan_for_records(jobs, records)
     row_order = list(dict.fromkeys(j.row for j in jobs))
 
     def on_done(job: Job) -> None:

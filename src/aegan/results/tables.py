@@ -532,11 +532,11 @@ def shown_table(table: Table, options: StatsOptions) -> Table:
 def only_rows(table: Table, rows: str) -> Table:
     """``table`` with the records of ``rows`` ("A,B": row labels) alone, in that order; a row the
     table lacks is an error that lists the table's rows."""
-    wanted = [r for r in rows.split(",") if r]
-    unknown = [r for r in wanted if r not in table.rows()]
+    wanted, present = [r for r in rows.split(",") if r], table.rows()
+    unknown = [r for r in wanted if r not in present]
     if unknown:
         raise ConfigError(f"--rows: {', '.join(unknown)} not a row of {table.benchmark} "
-                          f"(rows: {', '.join(table.rows())})")
+                          f"(rows: {', '.join(present)})")
     kept = sorted((item for item in table.records if item[1]["label"] in wanted),
                   key=lambda item: wanted.index(item[1]["label"]))
     return dataclasses.replace(table, records=kept, notes=[*table.notes, f"rows shown: {rows} (--rows)"],
@@ -636,6 +636,12 @@ def check_plan_protocol(jobs: list[Any], records_dir: str | Path) -> None:
             raise ConfigError(f"--records {records_dir}: {job.config_path} with these settings is not the protocol "
                               f"of its table {bench} ({protocol_difference(stored[bench]['protocol'], protocol)}); "
                               "give another --records directory, or the same settings")
+
+
+def check_plan_for_records(jobs: list[Any], records_dir: str | Path) -> None:
+    """Both refusals of ``--records``, before any training: another protocol, or a record replaced."""
+    check_plan_protocol(jobs, records_dir)
+    check_plan_replaces_nothing(jobs, records_dir)
 
 
 def check_plan_replaces_nothing(jobs: list[Any], records_dir: str | Path) -> None:
