@@ -114,16 +114,23 @@ def test_what_cannot_be_counted_is_na_with_a_reason_and_a_changing_schedule_is_n
     broken["config"] = {**broken["config"], "method": {"name": "no_such_method"}}
     broken["label"], broken["row_hash"] = "broken", "x" * 64
     old = _record(_tiny(), label="old", training={})  # a record made before `training` was recorded
+    old_decay = _record(_tiny(**{"method.name": "gan_ae_decay"}), label="old_decay", training={})
     decay = _record(_tiny(**{"method.name": "gan_ae_decay"}), label="gan_ae_decay",
                     training={"generator": {"updates_per_step": 1.5}, "encoder": {"updates_per_step": 1.0},
                               "discriminator": {"updates_per_step": 1.0},
                               "latent_discriminator": {"updates_per_step": 1.0}})
     diverged = _record(_tiny(), label="hot", status="diverged")
-    notes = compute.add_compute([(tmp_path / f"tiny/{r['label']}/s.json", r) for r in (broken, old, decay, diverged)])
+    notes = compute.add_compute([(tmp_path / f"tiny/{r['label']}/s.json", r) for r in (broken, old, old_decay, decay, diverged)])
     assert "compute/gflops_per_step" not in broken["metrics"]
     assert any(n.startswith("broken: FLOPs per step n/a (") and "no_such_method" in n for n in notes)
-    assert "G, D and E updates n/a for old: their records predate" in " ".join(notes)
-    assert "compute/g_updates" not in old["metrics"] and old["metrics"]["compute/gflops_per_step"] > 0
+    # without `training`: a fixed schedule's updates come from the counted step (1 G, 1 D per
+    # step of NS-GAN, x its steps); GAN+AE+alpha_L's schedule changes over a run: n/a
+    steps = old["step"]
+    assert (old["metrics"]["compute/g_updates"], old["metrics"]["compute/d_updates"]) == (steps, steps)
+    assert old["metrics"]["compute/e_updates"] == 0 and old["metrics"]["compute/gflops_per_step"] > 0
+    assert "G, D and E updates of old: one counted step's optimiser steps x the steps run" in " ".join(notes)
+    assert "G, D and E updates n/a for old_decay: their records predate" in " ".join(notes)
+    assert "compute/g_updates" not in old_decay["metrics"]
     # gan_ae_decay starts in stage 1 (G updated with E only): 1 G update counted, 1.5 over the run
     assert any(n.startswith("gan_ae_decay: FLOPs per step counted on the first step") and "generator 1 in the first "
                "step, 1.5 per step over the run" in n for n in notes)

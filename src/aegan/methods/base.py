@@ -127,6 +127,9 @@ class Method:
     # set per instance by ``spectral_norm``); ``build_method_nets`` hands its build_nets a
     # factory from ``factory.for_method(self)``
     critic_batchnorm: ClassVar[bool] = True
+    # True where the optimiser steps per training step change during a run (GAN+AE+alpha_L's
+    # stage 2 adds G's adversarial update): a step's updates are then not the run's
+    schedule_changes: ClassVar[bool] = False
     Config: ClassVar[type[MethodConfig]] = MethodConfig
 
     def __init__(self, config: MethodConfig, latent_dim: int):

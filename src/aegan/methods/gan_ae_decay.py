@@ -41,6 +41,7 @@ class GANAEDecay(GANAE):
     name = "gan_ae_decay"
     summary = "GAN+AE+alpha_L: AE pre-training, then adversarial term decayed by min(alpha L, 1) (000 Alg. 1)"
     Config = GANAEDecayConfig
+    schedule_changes = True
 
     def __init__(self, config, latent_dim: int):
         super().__init__(config, latent_dim)

@@ -29,7 +29,9 @@ a record, costs: lower is better) that flow through the table's columns like any
   whose schedule changes during training (GAN+AE+alpha_L's stage 2 adds G's adversarial
   update) gets a note naming the net whose updates per step differ over the run.
 
-Records made before ``training`` was recorded have no update counts (n/a, with a note);
+Records made before ``training`` was recorded get their update counts from the counted
+first step (its optimiser steps x the steps run, with a note saying so) where the method's
+schedule is fixed (``Method.schedule_changes`` False), else n/a with a note;
 FLOPs need no run directory and no data files (the data's shape comes from the record),
 so committed records get them too. A row that cannot be counted (a config this version
 no longer builds) gets n/a and a note with the reason. A row's count is kept in this
@@ -226,7 +228,8 @@ def add_compute(items: list[tuple[Path, dict[str, Any]]]) -> list[str]:
     as sorted JSON: the same counts give the same bytes; an unwritable folder only loses the
     cache)."""
     notes: dict[str, str] = {}
-    untrained: list[str] = []  # rows whose records predate ``training``
+    untrained: dict[str, None] = {}  # rows whose records predate ``training``: no update counts
+    from_first_step: dict[str, None] = {}  # ... counted from the first step (a fixed schedule)
     caches: dict[Path | None, dict[str, Any]] = {}
     changed: set[Path] = set()
     for path, record in items:
@@ -236,8 +239,6 @@ def add_compute(items: list[tuple[Path, dict[str, Any]]]) -> list[str]:
         metrics = record.setdefault("metrics", {})
         totals = update_totals(record)
         metrics.update(totals)
-        if not totals and label not in untrained:
-            untrained.append(label)
         if isinstance(record.get("train_seconds"), (int, float)):
             metrics[TRAIN_SECONDS] = float(record["train_seconds"])
         if isinstance(record.get("train_cpu_seconds"), (int, float)):
@@ -247,6 +248,10 @@ def add_compute(items: list[tuple[Path, dict[str, Any]]]) -> list[str]:
         if key not in _COUNTS:
             _COUNTS[key] = _from_cache(cache.get(key)) or count_row(record)
         count = _COUNTS[key]
+        if not totals:  # a record made before `training` was recorded
+            totals = first_step_totals(record, count)
+            metrics.update(totals)
+            (from_first_step if totals else untrained).setdefault(label, None)
         if count.flops is None:
             notes.setdefault(f"{label} flops", f"{label}: FLOPs per step n/a ({count.reason})")
             continue
@@ -265,7 +270,24 @@ def add_compute(items: list[tuple[Path, dict[str, Any]]]) -> list[str]:
     if untrained:
         notes["updates"] = (f"G, D and E updates n/a for {', '.join(untrained)}: their records predate the recorded "
                             "optimiser steps (`training`)")
+    if from_first_step:
+        notes["first step updates"] = (
+            f"G, D and E updates of {', '.join(from_first_step)}: one counted step's optimiser steps x the steps "
+            "run (their records predate the recorded `training`; these methods' schedules do not change over a run)")
     return list(notes.values())
+
+
+def first_step_totals(record: dict[str, Any], count: StepCount) -> dict[str, float]:
+    """``update_totals`` from a counted step's optimiser steps, for a record without ``training``
+    whose method keeps one schedule over the run; {} where the method's schedule changes (or
+    is unknown, or the step could not be counted)."""
+    from aegan.methods import METHODS
+
+    name = (record.get("config") or {}).get("method", {}).get("name")
+    if not count.updates or name not in METHODS or METHODS[name].schedule_changes:
+        return {}
+    return update_totals({"training": {net: {"updates_per_step": float(n)} for net, n in count.updates.items()},
+                          "step": record.get("step")})
 
 
 def _schedule_change(record: dict[str, Any], count: StepCount) -> str:
