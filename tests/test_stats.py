@@ -273,6 +273,22 @@ def test_rows_picks_the_rows_shown_and_so_the_holm_family(tmp_path, capsys):
     assert "| also |" in readme.read_text() and "| better |" not in readme.read_text()
 
 
+def test_rows_keep_a_published_row_beside_its_own_method_and_every_measured_row(tmp_path):
+    from aegan.results.tables import StatsOptions, tables_markdown
+
+    records = tmp_path / "records"
+    _write_records(records, ROWS)
+    (records / "references.yaml").write_text(
+        '- {config: toy, method: better, metric: mnist_modes/modes, value: 50, source: "Better, its paper"}\n'
+        '- {config: toy, method: also, metric: mnist_modes/modes, value: 60, source: "Also, its paper"}\n'
+        '- {config: toy, method: "-", metric: mnist_modes/modes, value: 99, source: "real data", kind: measured}\n')
+    every = tables_markdown([records])[0]
+    assert all(f"*{label}" in every for label in ("Better, its paper", "Also, its paper", "real data"))
+    shown = tables_markdown([records], options=StatsOptions(rows="better,nsgan"))[0]
+    assert "*Better, its paper (published)*" in shown and "*real data (measured)*" in shown
+    assert "Also, its paper" not in shown
+
+
 def test_the_report_shows_the_same_intervals_tests_and_each_seeds_value(tmp_path):
     from aegan.cli import main
 

@@ -141,7 +141,8 @@ def _stats_arguments(p: argparse.ArgumentParser) -> None:
 def _rows_argument(parser) -> None:
     parser.add_argument("--rows", metavar="ROWS",
                         help="only these rows, in this order (comma-separated): the tests' Holm family is the rows "
-                             "shown, so a table asks one question (the paper rows; 000's readings of L)")
+                             "shown, so a table asks one question (the paper rows; 000's readings of L); a published "
+                             "reference row stays only beside its own method's row")
 
 
 def _stats_options(args):

@@ -171,7 +171,9 @@ def load_references(path: Path, benchmark: str) -> list[dict[str, Any]]:
     benchmarks/references.yaml), one entry per number. An entry belongs to the benchmark when
     its ``config`` is the benchmark's name or a prefix of it before "_" (``cifar10_table3``
     for ``cifar10_table3_cpu``). Entries of one ``source`` make one row; ``kind: measured``
-    marks a row measured by us outside the runs (real data's ceiling) instead of published."""
+    marks a row measured by us outside the runs (real data's ceiling) instead of published;
+    ``method`` names the row of ours the number belongs beside (``--rows`` keeps a published
+    row only beside its own)."""
     try:
         entries = yaml.safe_load(Path(path).read_text())
     except (OSError, yaml.YAMLError):
@@ -184,7 +186,9 @@ def load_references(path: Path, benchmark: str) -> list[dict[str, Any]]:
         if benchmark != config and not benchmark.startswith(config + "_"):
             continue
         row = rows.setdefault(str(e["source"]), {"label": str(e["source"]), "metrics": {}, "std": {}, "notes": [],
-                                                 "kind": str(e.get("kind", "published"))})
+                                                 "kind": str(e.get("kind", "published")), "methods": []})
+        if str(e.get("method", "-")) not in row["methods"]:
+            row["methods"].append(str(e.get("method", "-")))
         row["metrics"][e["metric"]] = e["value"]
         if e.get("std") is not None:
             row["std"][e["metric"]] = e["std"]
@@ -530,8 +534,9 @@ def shown_table(table: Table, options: StatsOptions) -> Table:
 
 
 def only_rows(table: Table, rows: str) -> Table:
-    """``table`` with the records of ``rows`` ("A,B": row labels) alone, in that order; a row the
-    table lacks is an error that lists the table's rows."""
+    """``table`` with the records of ``rows`` ("A,B": row labels) alone, in that order, and the
+    reference rows of those methods (and every measured one); a row the table lacks is an
+    error that lists the table's rows."""
     wanted, present = [r for r in rows.split(",") if r], table.rows()
     unknown = [r for r in wanted if r not in present]
     if unknown:
@@ -539,7 +544,11 @@ def only_rows(table: Table, rows: str) -> Table:
                           f"(rows: {', '.join(present)})")
     kept = sorted((item for item in table.records if item[1]["label"] in wanted),
                   key=lambda item: wanted.index(item[1]["label"]))
-    return dataclasses.replace(table, records=kept, notes=[*table.notes, f"rows shown: {rows} (--rows)"],
+    # a published row stays beside its own method's row; a measured one (real data) always
+    references = [ref for ref in table.references
+                  if ref.get("kind") == "measured" or set(ref.get("methods", ())) & set(wanted)]
+    return dataclasses.replace(table, records=kept, references=references,
+                               notes=[*table.notes, f"rows shown: {rows} (--rows)"],
                                compute_notes=add_compute(kept))  # the shown rows' notes alone
 
 
