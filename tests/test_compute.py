@@ -120,7 +120,8 @@ def test_what_cannot_be_counted_is_na_with_a_reason_and_a_changing_schedule_is_n
                               "discriminator": {"updates_per_step": 1.0},
                               "latent_discriminator": {"updates_per_step": 1.0}})
     diverged = _record(_tiny(), label="hot", status="diverged")
-    notes = compute.add_compute([(tmp_path / f"tiny/{r['label']}/s.json", r) for r in (broken, old, old_decay, decay, diverged)])
+    rows = (broken, old, old_decay, decay, diverged)
+    notes = compute.add_compute([(tmp_path / f"tiny/{r['label']}/s.json", r) for r in rows])
     assert "compute/gflops_per_step" not in broken["metrics"]
     assert any(n.startswith("broken: FLOPs per step n/a (") and "no_such_method" in n for n in notes)
     # without `training`: a fixed schedule's updates come from the counted step (1 G, 1 D per
