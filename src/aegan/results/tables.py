@@ -187,8 +187,9 @@ def load_references(path: Path, benchmark: str) -> list[dict[str, Any]]:
             continue
         row = rows.setdefault(str(e["source"]), {"label": str(e["source"]), "metrics": {}, "std": {}, "notes": [],
                                                  "kind": str(e.get("kind", "published")), "methods": []})
-        if str(e.get("method", "-")) not in row["methods"]:
-            row["methods"].append(str(e.get("method", "-")))
+        method = str(e.get("method", "-"))
+        if method not in row["methods"]:
+            row["methods"].append(method)
         row["metrics"][e["metric"]] = e["value"]
         if e.get("std") is not None:
             row["std"][e["metric"]] = e["std"]
