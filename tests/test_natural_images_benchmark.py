@@ -61,13 +61,13 @@ PRINTED = {
     **{("lsun_table3", m, "fid/fid"): ("003 Table 3", v, None) for m, v in zip(T3, (34.6, 25.4, 28, 39.5, 45))},
     ("fashion_mnist_standin", "nsgan", "fid/fid"): ("003 Table 3", 37.4, None),
     ("fashion_mnist_standin", "gan_rl", "fid/fid"): ("003 Table 3", 32.4, None),
-    # 003 Table 5: ResNet on CIFAR-10, "17.4 ± .18" etc.; WGAN-GP's FID "29.3 (In [40])"; SN-GAN ("-": not ours)
+    # 003 Table 5: ResNet on CIFAR-10, "17.4 ± .18" etc.; WGAN-GP's FID "29.3 (In [40])"; SN-GAN (our sngan row)
     ("cifar10_resnet", "gan_rl", "fid/fid"): ("003 Table 5", 17.4, 0.18),
     ("cifar10_resnet", "wgan_gp", "fid/fid"): ("003 Table 5", 29.3, None),
-    ("cifar10_resnet", "-", "fid/fid"): ("003 Table 5", 21.7, 0.21),
+    ("cifar10_resnet", "sngan", "fid/fid"): ("003 Table 5", 21.7, 0.21),
     ("cifar10_resnet", "gan_rl", "inception_score/inception_score"): ("003 Table 5", 7.83, 0.09),
     ("cifar10_resnet", "wgan_gp", "inception_score/inception_score"): ("003 Table 5", 7.86, 0.08),
-    ("cifar10_resnet", "-", "inception_score/inception_score"): ("003 Table 5", 8.22, 0.05),
+    ("cifar10_resnet", "sngan", "inception_score/inception_score"): ("003 Table 5", 8.22, 0.05),
     # 003 Table 6: best FID per dataset
     **{("svhn_table6", m, "fid/fid"): ("003 Table 6", v, None)
        for m, v in zip(T6, (17.2, 18.9, 15.0, 28.3, 24.4, 16.1))},
